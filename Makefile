@@ -1,0 +1,32 @@
+# twinshop: the two commands of the README.
+#   make demo   installs what is missing, then runs the main job
+#   make test   installs what is missing, then runs the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install lint clean
+
+demo: install
+	$(BIN)/twinshop demo
+
+test: install
+	scripts/install-system-packages.sh --test
+	$(BIN)/pytest
+
+install: $(BIN)/twinshop
+
+$(BIN)/twinshop: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "twinshop needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	scripts/install-system-packages.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	-$(BIN)/twinshop down
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,121 @@
+"""The web tier's window on the shop: :class:`shop.data.ShopData` implemented over HTTP.
+
+Everything the pages need comes from the API through the load balancer. This is where the
+network hop becomes visible: serialisation, timeouts, retries (only for idempotent requests)
+and failures that cannot happen inside one process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from shop.config import ApiClientSettings
+from shop.errors import Unavailable, error_from_response
+from shop.served import add_timing, add_upstream_nodes, parse_server_timing
+
+
+class ApiClient:
+    """Calls the JSON API with a pooled, retrying requests.Session (one per process)."""
+
+    def __init__(self, settings: ApiClientSettings, *, pool_size: int = 16):
+        self.settings = settings
+        self.pool_size = pool_size
+        self._session: requests.Session | None = None
+        self._session_pid: int | None = None
+        self._lock = threading.Lock()
+
+    def _get_session(self) -> requests.Session:
+        if self._session is None or self._session_pid != os.getpid():
+            with self._lock:
+                if self._session is None or self._session_pid != os.getpid():
+                    retry = Retry(
+                        total=self.settings.retries,
+                        connect=self.settings.retries,  # the request never left: safe for any method
+                        read=self.settings.retries,
+                        status=self.settings.retries,
+                        # Only idempotent requests are replayed after a read error or a 502/503/504:
+                        # replaying a POST could place an order twice.
+                        allowed_methods=frozenset({"GET", "HEAD"}),
+                        status_forcelist=(502, 503, 504),
+                        backoff_factor=0.05,
+                        raise_on_status=False,
+                        respect_retry_after_header=False,
+                    )
+                    session = requests.Session()
+                    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool_size, max_retries=retry)
+                    session.mount("http://", adapter)
+                    session.mount("https://", adapter)
+                    self._session, self._session_pid = session, os.getpid()
+        return self._session
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        url = self.settings.base_url + path
+        started = time.perf_counter()
+        try:
+            response = self._get_session().request(
+                method, url, timeout=(self.settings.connect_timeout, self.settings.read_timeout), **kwargs
+            )
+        except requests.RequestException as exc:
+            raise Unavailable(
+                f"The API at {self.settings.base_url} could not be reached ({type(exc).__name__}).",
+                code="api_unavailable",
+            ) from exc
+        finally:
+            add_timing("api", (time.perf_counter() - started) * 1000)
+        add_upstream_nodes([n.strip() for n in response.headers.get("X-Served-By", "").split(",")])
+        upstream_db = parse_server_timing(response.headers.get("Server-Timing")).get("db")
+        if upstream_db is not None:
+            add_timing("db", upstream_db)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            raise error_from_response(response.status_code, body)
+        if not isinstance(body, dict):
+            raise Unavailable("The API answered with something that is not JSON.", code="api_bad_response")
+        if response.headers.get("Idempotent-Replayed") == "true":
+            body["replayed"] = True
+        return body
+
+    def list_categories(self) -> list[dict]:
+        return self._call("GET", "/api/categories")["items"]
+
+    def list_products(
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        q: str | None = None,
+        category: str | None = None,
+        ids: list[int] | None = None,
+    ) -> dict:
+        params: dict[str, object] = {"page": page, "per_page": per_page}
+        if q:
+            params["q"] = q
+        if category:
+            params["category"] = category
+        if ids is not None:
+            if not ids:
+                return {"items": [], "page": page, "per_page": per_page, "total": 0}
+            params["ids"] = ",".join(str(i) for i in ids)
+        return self._call("GET", "/api/products", params=params)
+
+    def get_product(self, product_id: int) -> dict:
+        return self._call("GET", f"/api/products/{int(product_id)}")
+
+    def place_order(self, *, email: str, items: list[dict], idempotency_key: str | None = None) -> dict:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self._call("POST", "/api/orders", json={"email": email, "items": items}, headers=headers)
+
+    def get_order(self, order_id: int) -> dict:
+        return self._call("GET", f"/api/orders/{int(order_id)}")
+
+    def ping(self) -> None:
+        self._call("GET", "/api/readyz")

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages twinshop needs when they are missing:
+#   mariadb-server (the database), haproxy (the load balancer), python3-venv,
+#   and with --test also chromium (the browser the report tests open pages in).
+# As root it runs apt-get directly, otherwise through sudo; without either it says what to run.
+set -euo pipefail
+
+packages=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || packages+=(mariadb-server)
+command -v mariadb-install-db >/dev/null 2>&1 || [ -x /usr/bin/mariadb-install-db ] || packages+=(mariadb-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
+if [ "${1:-}" = "--test" ]; then
+    command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || packages+=(chromium)
+fi
+
+if [ ${#packages[@]} -eq 0 ]; then
+    exit 0
+fi
+# unique, in order
+mapfile -t packages < <(printf '%s\n' "${packages[@]}" | awk '!seen[$0]++')
+echo "twinshop needs these system packages: ${packages[*]}"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: no apt-get here; install ${packages[*]} with your system's package manager, then re-run." >&2
+    exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    echo "error: run as root: apt-get update && apt-get install -y ${packages[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
+# Debian's package starts a system-wide MariaDB where it can; twinshop runs its own
+# private servers on other ports, so that one is neither needed nor touched.

@@ -1,0 +1,1 @@
+"""twinshop's shop: the application written once and wired twice (monolith, distributed)."""

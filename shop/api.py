@@ -1,0 +1,71 @@
+"""The shop's JSON API (the contract in CONTRACT.md): the same views in the monolith and the API tier."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from shop.app import shop_data
+from shop.errors import InvalidRequest, UnsupportedMediaType
+from shop.openapi import openapi_document
+from shop.validation import parse_catalogue_query
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/products")
+def list_products():
+    """A page of products, optionally filtered by search text, category or ids."""
+    return jsonify(shop_data().list_products(**parse_catalogue_query(request.args)))
+
+
+@bp.get("/products/<int:product_id>")
+def get_product(product_id: int):
+    """One product, with its description."""
+    return jsonify(shop_data().get_product(product_id))
+
+
+@bp.get("/categories")
+def list_categories():
+    """Every category with its number of products."""
+    return jsonify({"items": shop_data().list_categories()})
+
+
+@bp.post("/orders")
+def place_order():
+    """Place an order: all of it or nothing; a repeated Idempotency-Key returns the first order."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the order as JSON with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object: {\"email\": ..., \"items\": [...]}.", code="invalid_json")
+    order = shop_data().place_order(
+        email=body.get("email"),
+        items=body.get("items"),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    replayed = order.pop("replayed", False)
+    response = jsonify(order)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_order", order_id=order["id"])
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.get("/orders/<int:order_id>")
+def get_order(order_id: int):
+    """One order with its lines."""
+    return jsonify(shop_data().get_order(order_id))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document describing this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/readyz")
+def readyz():
+    """The API tier's readiness, reachable through the load balancer's /api/ route (used by web)."""
+    shop_data().ping()
+    return jsonify({"status": "ready"})

@@ -1,0 +1,138 @@
+"""The one application factory behind every process type (monolith, web, api).
+
+Each variant's ``create_app()`` calls :func:`create_shop_app` with its own wiring: which
+blueprints it serves and which :class:`shop.data.ShopData` implementation feeds them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from shop.config import NodeSettings
+from shop.data import ShopData
+from shop.errors import ShopError, Unavailable, error_response
+from shop.served import register_served_headers
+
+MAX_BODY_BYTES = 64 * 1024
+
+log = logging.getLogger("twinshop")
+
+
+def shop_data() -> ShopData:
+    """The data source wired into this process (repository or API client)."""
+    return current_app.extensions["twinshop.data"]
+
+
+def create_shop_app(
+    *,
+    default_node: str,
+    default_variant: str,
+    data_factory: Callable[[], ShopData],
+    pages: bool,
+    api: bool,
+    test_config: dict | None = None,
+) -> Flask:
+    """Build a Flask app serving the pages and/or the JSON API over the given data source."""
+    configure_logging()
+    settings = NodeSettings.from_env(default_node=default_node, default_variant=default_variant)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TWINSHOP_NODE=settings.node,
+        TWINSHOP_VARIANT=settings.variant,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_NAME="twinshop_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False
+    app.extensions["twinshop.data"] = data_factory()
+
+    register_served_headers(app)
+    register_health(app)
+    register_error_handlers(app)
+    if api:
+        from shop.api import bp as api_bp
+
+        app.register_blueprint(api_bp)
+    if pages:
+        from shop.pages import register_pages
+
+        register_pages(app)
+    return app
+
+
+def configure_logging() -> None:
+    """Logs go to stdout, one line per event (gunicorn and supervisord collect them)."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_twinshop", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._twinshop = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
+def register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        """Liveness: 200 while the process lives."""
+        return jsonify({"status": "alive", "node": app.config["TWINSHOP_NODE"]})
+
+    @app.get("/readyz")
+    def readyz():
+        """Readiness: 200 when what this process needs (database, or API) answers."""
+        shop_data().ping()
+        return jsonify({"status": "ready", "node": app.config["TWINSHOP_NODE"]})
+
+
+def wants_json() -> bool:
+    path = request.path
+    return path.startswith("/api/") or path == "/api" or path in ("/healthz", "/readyz")
+
+
+def register_error_handlers(app: Flask) -> None:
+    def render_error(status: int, code: str, message: str):
+        if wants_json():
+            return error_response(status, code, message)
+        try:
+            return render_template("error.html", status=status, code=code, message=message), status
+        except Exception:  # the error page itself must never fail into a traceback
+            log.exception("error page failed to render")
+            return error_response(status, code, message)
+
+    @app.errorhandler(ShopError)
+    def handle_shop_error(error: ShopError):
+        if isinstance(error, Unavailable):
+            log.warning("dependency unavailable: %s", error.message)
+        return render_error(error.status, error.code, error.message)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        status = error.code or 500
+        code = {
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            415: "unsupported_media_type",
+        }.get(status, (error.name or "error").lower().replace(" ", "_"))
+        message = {
+            404: "There is nothing at this address.",
+            405: f"{request.method} is not allowed here.",
+            413: f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+        }.get(status, error.description or error.name)
+        return render_error(status, code, message)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return render_error(500, "internal_error", "Something went wrong on our side; it has been logged.")

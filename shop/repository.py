@@ -1,0 +1,302 @@
+"""All of the shop's SQL: products, categories and orders (the monolith's and the API's data).
+
+Implements :class:`shop.data.ShopData` over MariaDB. Every query is parameterised (``%s``);
+no value is ever formatted into SQL text. Results are plain dicts with prices as decimal
+strings, exactly what the JSON API returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+
+import pymysql
+
+from shop.db import RETRYABLE, Database
+from shop.errors import Conflict, NotFound, OutOfStock, Unavailable, UnknownProduct
+from shop.validation import MAX_ID, validate_email, validate_idempotency_key, validate_order_items
+
+ORDER_ATTEMPTS = 4
+
+PRODUCT_COLUMNS = """
+    p.id, p.name, p.description, p.price, p.stock,
+    c.slug AS category, c.name AS category_name
+"""
+
+
+def money(value: Decimal) -> str:
+    """Prices travel as decimal strings ("12.50"), never floats."""
+    return f"{Decimal(value):.2f}"
+
+
+def _product(row: dict, *, with_description: bool = True) -> dict:
+    product = {
+        "id": row["id"],
+        "name": row["name"],
+        "category": row["category"],
+        "category_name": row["category_name"],
+        "price": money(row["price"]),
+        "stock": row["stock"],
+    }
+    if with_description:
+        product["description"] = row["description"]
+    return product
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere (its % and _ escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def placeholders(count: int) -> str:
+    """``%s, %s, ...`` for an IN list: only placeholders enter the SQL text, never values."""
+    return ", ".join(["%s"] * count)
+
+
+def order_request_hash(email: str, items: list[dict]) -> str:
+    body = json.dumps({"email": email, "items": items}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Repository:
+    """The SQL-backed implementation of the shop's data interface."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- catalogue -------------------------------------------------------------------------
+
+    def list_categories(self) -> list[dict]:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT c.id, c.slug, c.name, COUNT(p.id) AS product_count"
+                " FROM categories c LEFT JOIN products p ON p.category_id = c.id"
+                " GROUP BY c.id, c.slug, c.name ORDER BY c.name"
+            )
+            return [dict(row) for row in cur.fetchall()]
+
+    def list_products(
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        q: str | None = None,
+        category: str | None = None,
+        ids: list[int] | None = None,
+    ) -> dict:
+        where, params = [], []
+        if q:
+            where.append("(p.name LIKE %s OR p.description LIKE %s)")
+            params += [like_pattern(q), like_pattern(q)]
+        if category:
+            where.append("c.slug = %s")
+            params.append(category)
+        if ids is not None:
+            ids = [i for i in ids if 0 < i <= MAX_ID]
+            if not ids:
+                return {"items": [], "page": page, "per_page": per_page, "total": 0}
+            where.append(f"p.id IN ({placeholders(len(ids))})")
+            params += ids
+        where_sql = (" WHERE " + " AND ".join(where)) if where else ""
+        base = " FROM products p JOIN categories c ON c.id = p.category_id" + where_sql
+        with self.db.transaction() as cur:
+            cur.execute("SELECT COUNT(*) AS total" + base, params)
+            total = cur.fetchone()["total"]
+            cur.execute(
+                "SELECT" + PRODUCT_COLUMNS + base + " ORDER BY p.id LIMIT %s OFFSET %s",
+                [*params, per_page, (page - 1) * per_page],
+            )
+            rows = cur.fetchall()
+        return {
+            "items": [_product(row, with_description=False) for row in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+        }
+
+    def get_product(self, product_id: int) -> dict:
+        if not 0 < product_id <= MAX_ID:
+            raise NotFound(f"There is no product {product_id}.")
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT" + PRODUCT_COLUMNS + " FROM products p JOIN categories c ON c.id = p.category_id"
+                " WHERE p.id = %s",
+                [product_id],
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"There is no product {product_id}.")
+        return _product(row)
+
+    def restock(self, *, product_id: int, stock: int) -> None:
+        """Set a product's stock (used by drills and tests to create scarcity on purpose)."""
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE products SET stock = %s WHERE id = %s", [stock, product_id])
+            if cur.rowcount == 0:
+                cur.execute("SELECT id FROM products WHERE id = %s", [product_id])
+                if cur.fetchone() is None:
+                    raise NotFound(f"There is no product {product_id}.")
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def place_order(self, *, email: str, items: list[dict], idempotency_key: str | None = None) -> dict:
+        """Create an order in one transaction, or change nothing.
+
+        ``items`` are validated and merged into ``[{"product_id", "quantity"}]`` sorted by
+        product id (a fixed lock order, so two orders never deadlock on each other's rows).
+        The returned order has ``"replayed": True`` when the idempotency key was already used.
+        """
+        email = validate_email(email)
+        items = validate_order_items(items)
+        idempotency_key = validate_idempotency_key(idempotency_key)
+        request_hash = order_request_hash(email, items)
+        for attempt in range(ORDER_ATTEMPTS):
+            try:
+                return self._place_order_once(email, items, idempotency_key, request_hash)
+            except pymysql.err.IntegrityError as exc:
+                # Another transaction claimed the same idempotency key first and committed:
+                # the loop's next pass finds its order and returns it.
+                if exc.args[0] != 1062 or idempotency_key is None:
+                    raise
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] not in RETRYABLE:
+                    raise Unavailable(f"the database failed ({exc})", code="database_unavailable") from exc
+        raise Unavailable("the order could not be placed under contention; try again", code="busy")
+
+    def _place_order_once(
+        self, email: str, items: list[dict], idempotency_key: str | None, request_hash: str
+    ) -> dict:
+        with self.db.transaction() as cur:
+            if idempotency_key is not None:
+                existing = self._order_for_key(cur, idempotency_key, request_hash)
+                if existing is not None:
+                    return existing
+            ids = [item["product_id"] for item in items]
+            cur.execute(f"SELECT id, price FROM products WHERE id IN ({placeholders(len(ids))})", ids)
+            prices = {row["id"]: row["price"] for row in cur.fetchall()}
+            unknown = [i for i in ids if i not in prices]
+            if unknown:
+                raise UnknownProduct(f"There is no product {unknown[0]}.")
+            total = sum((prices[i["product_id"]] * i["quantity"] for i in items), Decimal("0"))
+            # Inserting the order first claims the idempotency key: a concurrent request with
+            # the same key waits on the UNIQUE index until this transaction ends.
+            cur.execute(
+                "INSERT INTO orders (email, status, total, idempotency_key, request_hash)"
+                " VALUES (%s, 'confirmed', %s, %s, %s)",
+                [email, total, idempotency_key, request_hash],
+            )
+            order_id = cur.lastrowid
+            for item in items:
+                reserve_stock(cur, product_id=item["product_id"], quantity=item["quantity"])
+            cur.executemany(
+                "INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES (%s, %s, %s, %s)",
+                [[order_id, i["product_id"], i["quantity"], prices[i["product_id"]]] for i in items],
+            )
+            order = _load_order(cur, order_id)
+        order["replayed"] = False
+        return order
+
+    def _order_for_key(self, cur, idempotency_key: str, request_hash: str) -> dict | None:
+        cur.execute("SELECT id, request_hash FROM orders WHERE idempotency_key = %s", [idempotency_key])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        if row["request_hash"] != request_hash:
+            raise Conflict(
+                "This Idempotency-Key was already used for a different order.",
+                code="idempotency_key_reused",
+            )
+        order = _load_order(cur, row["id"])
+        order["replayed"] = True
+        return order
+
+    def get_order(self, order_id: int) -> dict:
+        if not 0 < order_id <= 2**63:
+            raise NotFound(f"There is no order {order_id}.")
+        with self.db.transaction() as cur:
+            order = _load_order(cur, order_id)
+        if order is None:
+            raise NotFound(f"There is no order {order_id}.")
+        return order
+
+    def ping(self) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("SELECT 1")
+
+
+def reserve_stock(cur, *, product_id: int, quantity: int) -> None:
+    """Take ``quantity`` units, or raise OutOfStock: the condition makes it safe under any concurrency."""
+    cur.execute(
+        "UPDATE products SET stock = stock - %s WHERE id = %s AND stock >= %s",
+        [quantity, product_id, quantity],
+    )
+    if cur.rowcount != 1:
+        raise OutOfStock(f"Product {product_id} does not have {quantity} unit(s) in stock.")
+
+
+def _load_order(cur, order_id: int) -> dict | None:
+    cur.execute("SELECT id, email, status, total, created_at FROM orders WHERE id = %s", [order_id])
+    row = cur.fetchone()
+    if row is None:
+        return None
+    cur.execute(
+        "SELECT i.product_id, p.name, i.quantity, i.unit_price FROM order_items i"
+        " JOIN products p ON p.id = i.product_id WHERE i.order_id = %s ORDER BY i.product_id",
+        [order_id],
+    )
+    items = [
+        {
+            "product_id": item["product_id"],
+            "name": item["name"],
+            "quantity": item["quantity"],
+            "unit_price": money(item["unit_price"]),
+            "line_total": money(item["unit_price"] * item["quantity"]),
+        }
+        for item in cur.fetchall()
+    ]
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "status": row["status"],
+        "total": money(row["total"]),
+        "created_at": row["created_at"].isoformat(timespec="milliseconds") + "Z",
+        "items": items,
+    }
+
+
+# -- schema and seed (used by `python -m shop.dbadmin` and `twinshop reset`) --------------------
+
+SEED_TABLES = ("order_items", "orders", "products", "categories")
+
+
+def table_count(cur) -> int:
+    cur.execute(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE()"
+        " AND table_name IN ('categories', 'products', 'orders', 'order_items')"
+    )
+    return cur.fetchone()["n"]
+
+
+def product_count(cur) -> int:
+    cur.execute("SELECT COUNT(*) AS n FROM products")
+    return cur.fetchone()["n"]
+
+
+def load_seed(cur, categories: list[dict], products: list[dict]) -> None:
+    """Replace every row with the seed: the same data on both variants after each reset."""
+    cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+    try:
+        for table in SEED_TABLES:
+            cur.execute(f"TRUNCATE TABLE {table}")  # noqa: S608 - fixed table names, no input
+    finally:
+        cur.execute("SET FOREIGN_KEY_CHECKS = 1")
+    cur.executemany(
+        "INSERT INTO categories (id, slug, name) VALUES (%s, %s, %s)",
+        [[c["id"], c["slug"], c["name"]] for c in categories],
+    )
+    cur.executemany(
+        "INSERT INTO products (id, category_id, name, description, price, stock) VALUES (%s, %s, %s, %s, %s, %s)",
+        [[p["id"], p["category_id"], p["name"], p["description"], p["price"], p["stock"]] for p in products],
+    )

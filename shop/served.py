@@ -1,0 +1,81 @@
+"""How a response was served: the X-Served-By and Server-Timing headers, and the page panel.
+
+Every process appends its own node name to X-Served-By, followed by the nodes of any
+upstream calls it made (the web tier adds the API replicas that answered it), and reports
+its time in Server-Timing: ``db`` (database), ``api`` (web -> API calls) and ``app`` (the
+whole request inside this process).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, current_app, g
+
+
+def add_timing(name: str, milliseconds: float) -> None:
+    """Add time spent in a dependency (``db``, ``api``) to this request's Server-Timing."""
+    timings = g.setdefault("timings", {})
+    timings[name] = timings.get(name, 0.0) + milliseconds
+
+
+def add_upstream_nodes(nodes: list[str]) -> None:
+    """Record the nodes an upstream call went through (from its X-Served-By)."""
+    upstream = g.setdefault("upstream_nodes", [])
+    for node in nodes:
+        if node and node not in upstream:
+            upstream.append(node)
+
+
+def served_by() -> list[str]:
+    return [current_app.config["TWINSHOP_NODE"], *g.get("upstream_nodes", [])]
+
+
+def timings() -> dict[str, float]:
+    """The request's timings so far, in milliseconds: db always, api when there was one."""
+    result = {"db": 0.0}
+    result.update(g.get("timings", {}))
+    result["app"] = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    return result
+
+
+def server_timing_header(values: dict[str, float]) -> str:
+    return ", ".join(f"{name};dur={value:.2f}" for name, value in values.items())
+
+
+def parse_server_timing(header: str | None) -> dict[str, float]:
+    """Read ``name;dur=1.2, other;dur=3`` into {"name": 1.2, "other": 3.0}."""
+    result: dict[str, float] = {}
+    for part in (header or "").split(","):
+        name, _, params = part.strip().partition(";")
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "dur" and name:
+                try:
+                    result[name.strip()] = float(value)
+                except ValueError:
+                    pass
+    return result
+
+
+def panel() -> dict:
+    """What the "how this page was served" panel shows (rendered at the end of every page)."""
+    return {
+        "variant": current_app.config["TWINSHOP_VARIANT"],
+        "nodes": served_by(),
+        "timings": timings(),
+    }
+
+
+def register_served_headers(app: Flask) -> None:
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def add_served_headers(response: Response) -> Response:
+        response.headers["X-Served-By"] = ",".join(served_by())
+        response.headers["Server-Timing"] = server_timing_header(timings())
+        return response
+
+    app.context_processor(lambda: {"served_panel": panel})
