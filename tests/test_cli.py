@@ -1,0 +1,162 @@
+"""The `twinshop` command as a user runs it: up, status, kill, start, reset, down, and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from shop import seed
+
+_, PRODUCTS = seed.generate()
+TWINSHOP = [sys.executable, "-m", "twinshop.cli"]
+
+
+def twinshop(env, *args, check=True, timeout=120) -> subprocess.CompletedProcess:
+    result = subprocess.run([*TWINSHOP, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"twinshop {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def status_rows(env) -> dict[str, dict]:
+    return {row["name"]: row for row in json.loads(twinshop(env, "status", "--json").stdout)}
+
+
+def wait_until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def ready(url: str) -> bool:
+    try:
+        return requests.get(url + "/readyz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def one_line_error(result) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("twinshop: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_up_twice_is_harmless_and_reports_time(cli_env, monolith_url):
+    result = twinshop(cli_env, "up", "monolith")
+    assert "monolith is up at " + monolith_url in result.stdout
+    assert "ready in" in result.stdout
+    assert ready(monolith_url)
+
+
+def test_status_lists_the_box_and_its_processes(cli_env, monolith_url):
+    rows = status_rows(cli_env)
+    assert {"monolith", "monolith:mariadb", "monolith:gunicorn"} <= set(rows)
+    for name in ("monolith", "monolith:mariadb", "monolith:gunicorn"):
+        assert rows[name]["state"] == "RUNNING" and rows[name]["health"] == "healthy"
+        os.kill(rows[name]["pid"], 0)  # a live process
+    assert rows["monolith"]["address"] == monolith_url.removeprefix("http://")
+    table = twinshop(cli_env, "status").stdout
+    assert table.splitlines()[0].split() == ["NAME", "VARIANT", "PID", "ADDRESS", "STATE", "HEALTH"]
+
+
+def test_kill_and_start_the_app_process(cli_env, monolith_url):
+    try:
+        twinshop(cli_env, "kill", "monolith:gunicorn")
+        assert status_rows(cli_env)["monolith:gunicorn"]["state"] == "STOPPED"
+        assert status_rows(cli_env)["monolith"]["state"] == "DEGRADED"
+        with pytest.raises(requests.ConnectionError):
+            requests.get(monolith_url + "/healthz", timeout=2)
+    finally:
+        twinshop(cli_env, "start", "monolith:gunicorn")
+    assert wait_until(lambda: ready(monolith_url))
+
+
+def test_database_restart_is_survived_without_restarting_the_app(cli_env, monolith_url):
+    app_pid = status_rows(cli_env)["monolith:gunicorn"]["pid"]
+    try:
+        twinshop(cli_env, "kill", "monolith:mariadb")
+        response = requests.get(monolith_url + "/api/products/1", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["error"] == "database_unavailable"
+        assert requests.get(monolith_url + "/readyz", timeout=10).status_code == 503
+        page = requests.get(monolith_url + "/products/1", timeout=10)
+        assert page.status_code == 503 and "Traceback" not in page.text
+        assert "text/html" in page.headers["Content-Type"]
+    finally:
+        twinshop(cli_env, "start", "monolith:mariadb")
+    assert wait_until(lambda: ready(monolith_url))
+    assert requests.get(monolith_url + "/api/products/1", timeout=10).status_code == 200
+    assert status_rows(cli_env)["monolith:gunicorn"]["pid"] == app_pid  # recovered by itself
+
+
+def test_reset_reloads_the_seed(cli_env, monolith_url):
+    product = PRODUCTS[200]
+    body = {"email": "r@example.com", "items": [{"product_id": product["id"], "quantity": 1}]}
+    placed = requests.post(monolith_url + "/api/orders", json=body, timeout=10)
+    if placed.status_code == 201:
+        assert requests.get(f"{monolith_url}/api/orders/{placed.json()['id']}", timeout=10).status_code == 200
+    result = twinshop(cli_env, "reset", "monolith")
+    assert "monolith" in result.stdout
+    assert requests.get(f"{monolith_url}/api/products/{product['id']}", timeout=10).json()["stock"] == product["stock"]
+    if placed.status_code == 201:
+        assert requests.get(f"{monolith_url}/api/orders/{placed.json()['id']}", timeout=10).status_code == 404
+
+
+def test_down_keeps_the_data_and_up_brings_it_back(cli_env, monolith_url):
+    body = {"email": "keep@example.com", "items": [{"product_id": PRODUCTS[300]["id"], "quantity": 1}]}
+    placed = requests.post(monolith_url + "/api/orders", json=body, timeout=10)
+    assert placed.status_code == 201, placed.text
+    result = twinshop(cli_env, "down", "monolith")
+    assert "stopped: monolith" in result.stdout
+    assert "monolith" not in status_rows(cli_env)
+    twinshop(cli_env, "up", "monolith")
+    assert requests.get(f"{monolith_url}/api/orders/{placed.json()['id']}", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["kill", "no-such-service"], "no service named 'no-such-service'"),
+        (["start", "api-7"], "no service named 'api-7'"),
+        (["up", "monolith", "--web", "2"], "belong to the distributed variant"),
+        (["up", "distributed", "--workers", "3"], "belongs to the monolith"),
+        (["up", "distributed", "--api", "0"], "--api must be from 1 to"),
+        (["up", "monolith", "--workers", "3"], "already running"),
+    ],
+)
+def test_bad_commands_get_a_one_line_reason(cli_env, monolith_url, args, expected):
+    assert expected in one_line_error(twinshop(cli_env, *args, check=False))
+
+
+def test_unknown_variant_is_refused(cli_env):
+    result = twinshop(cli_env, "up", "mainframe", check=False)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_port_already_taken_names_the_port(tmp_path):
+    offset = 20000
+    env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home"), "TWINSHOP_PORT_OFFSET": str(offset)}
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 8001 + offset))
+        blocker.listen()
+        message = one_line_error(twinshop(env, "up", "monolith", check=False))
+    assert f"port {8001 + offset}" in message and "monolith:gunicorn" in message
+    assert twinshop(env, "status").stdout.startswith("nothing is running")
+
+
+def test_commands_on_a_variant_that_is_not_running(tmp_path):
+    env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home"), "TWINSHOP_PORT_OFFSET": "21000"}
+    assert "no variant is running" in one_line_error(twinshop(env, "reset", check=False))
+    assert "nothing was running" in twinshop(env, "down").stdout
