@@ -37,7 +37,7 @@ def place_order():
         raise UnsupportedMediaType("Send the order as JSON with Content-Type: application/json.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object: {\"email\": ..., \"items\": [...]}.", code="invalid_json")
+        raise InvalidRequest('The body must be a JSON object: {"email": ..., "items": [...]}.', code="invalid_json")
     order = shop_data().place_order(
         email=body.get("email"),
         items=body.get("items"),

@@ -105,9 +105,7 @@ def openapi_document() -> dict:
                     ],
                     "requestBody": {
                         "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/OrderRequest"}}
-                        },
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderRequest"}}},
                     },
                     "responses": {
                         "201": _ok("The order (also returned for a repeated Idempotency-Key)", "Order"),

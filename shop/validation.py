@@ -59,7 +59,6 @@ def validate_order_items(items: object) -> list[dict]:
     return [{"product_id": pid, "quantity": qty} for pid, qty in sorted(merged.items())]
 
 
-
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

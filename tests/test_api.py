@@ -74,7 +74,7 @@ def test_product_search_finds_by_name(http, base_url):
 
 
 @pytest.mark.parametrize(
-    "query", ["'; DROP TABLE products; --", "\" OR 1=1 --", "%", "_", "<script>alert(1)</script>", "é ñ 漢字"]
+    "query", ["'; DROP TABLE products; --", '" OR 1=1 --', "%", "_", "<script>alert(1)</script>", "é ñ 漢字"]
 )
 def test_search_with_hostile_strings_is_literal(http, base_url, query):
     response = http.get(f"{base_url}/api/products", params={"q": query})
@@ -85,8 +85,16 @@ def test_search_with_hostile_strings_is_literal(http, base_url, query):
 
 @pytest.mark.parametrize(
     "params",
-    [{"page": "0"}, {"page": "-1"}, {"page": "abc"}, {"page": "1.5"}, {"per_page": "0"}, {"per_page": "101"},
-     {"per_page": "x"}, {"page": "99999999999999999999"}],
+    [
+        {"page": "0"},
+        {"page": "-1"},
+        {"page": "abc"},
+        {"page": "1.5"},
+        {"per_page": "0"},
+        {"per_page": "101"},
+        {"per_page": "x"},
+        {"page": "99999999999999999999"},
+    ],
 )
 def test_bad_paging_is_400(http, base_url, params):
     assert_error(http.get(f"{base_url}/api/products", params=params), 400, "bad_paging")
@@ -168,7 +176,11 @@ def test_idempotency_key_reused_for_other_order_is_409(http, base_url, repo):
 def test_out_of_stock_is_409_and_changes_nothing(http, base_url, repo):
     plenty, scarce = in_stock_product(repo), PRODUCTS[10]
     repo.restock(product_id=scarce["id"], stock=2)
-    response = order(http, base_url, [{"product_id": plenty["id"], "quantity": 5}, {"product_id": scarce["id"], "quantity": 3}])
+    response = order(
+        http,
+        base_url,
+        [{"product_id": plenty["id"], "quantity": 5}, {"product_id": scarce["id"], "quantity": 3}],
+    )
     assert_error(response, 409, "out_of_stock")
     assert repo.get_product(plenty["id"])["stock"] == 1000  # the whole order rolled back
     assert repo.get_product(scarce["id"])["stock"] == 2
@@ -176,7 +188,9 @@ def test_out_of_stock_is_409_and_changes_nothing(http, base_url, repo):
 
 def test_unknown_product_in_order_is_422(http, base_url, repo):
     plenty = in_stock_product(repo)
-    response = order(http, base_url, [{"product_id": plenty["id"], "quantity": 1}, {"product_id": 999999, "quantity": 1}])
+    response = order(
+        http, base_url, [{"product_id": plenty["id"], "quantity": 1}, {"product_id": 999999, "quantity": 1}]
+    )
     assert_error(response, 422, "unknown_product")
     assert repo.get_product(plenty["id"])["stock"] == 1000
 
@@ -259,4 +273,6 @@ def test_health_and_readiness(http, base_url):
 def test_openapi_document_describes_the_routes(http, base_url):
     document = http.get(f"{base_url}/api/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert {"/api/products", "/api/products/{product_id}", "/api/orders", "/api/orders/{order_id}"} <= set(document["paths"])
+    assert {"/api/products", "/api/products/{product_id}", "/api/orders", "/api/orders/{order_id}"} <= set(
+        document["paths"]
+    )

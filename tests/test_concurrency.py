@@ -45,7 +45,8 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_order(base_url, r
     key = str(uuid.uuid4())
     body = {"email": "twice@example.com", "items": [{"product_id": product["id"], "quantity": 2}]}
     responses = fire_together(
-        30, lambda s: s.post(f"{base_url}/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=60)
+        30,
+        lambda s: s.post(f"{base_url}/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=60),
     )
     assert {r.status_code for r in responses} == {201}, [r.text for r in responses if r.status_code != 201]
     assert len({r.json()["id"] for r in responses}) == 1

@@ -16,7 +16,17 @@ def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
         raise EngineError("--web, --api and --standby belong to the distributed variant")
     if args.variant == "distributed" and args.workers is not None:
         raise EngineError("--workers belongs to the monolith (scale the distributed variant with --api/--web)")
-    seconds = engine.up(args.variant, web=args.web, api=args.api, standby=args.standby, workers=args.workers)
+    if args.variant == "monolith" and args.node_cpus is not None:
+        raise EngineError("--node-cpus belongs to the distributed variant (the monolith is one node: use --cpus)")
+    seconds = engine.up(
+        args.variant,
+        web=args.web,
+        api=args.api,
+        standby=args.standby,
+        workers=args.workers,
+        cpus=args.cpus,
+        node_cpus=args.node_cpus,
+    )
     print(f"{args.variant} is up at {engine.entry_url(args.variant)} (ready in {seconds:.1f}s)")
     if args.variant == "distributed":
         print(f"HAProxy statistics: http://127.0.0.1:{engine.ports.stats}/stats")
@@ -65,7 +75,8 @@ def cmd_demo(engine: Engine, args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="twinshop", description="Run the monolith and the distributed shop on this machine, and compare them."
+        prog="twinshop",
+        description="Run the monolith and the distributed shop on this machine, and compare them.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -75,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api", type=int, help="API replicas (distributed; default 3)")
     up.add_argument("--standby", action="store_true", help="add the api-standby backup server (distributed)")
     up.add_argument("--workers", type=int, help="gunicorn workers in the monolith (default 2)")
+    up.add_argument("--cpus", type=float, help="CPU cap for the whole variant, e.g. 1.5 (needs cgroups: root)")
+    up.add_argument("--node-cpus", type=float, help="CPU cap for each distributed service, e.g. 0.25")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop a variant, or both; data stays unless --wipe")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from shop.config import DatabaseSettings
 from shop.dbadmin import DatabaseNotReady, init_db, reset_db, wait_for_db
+from twinshop import cpucap
 from twinshop import topology as t
 from twinshop.supervisor import Supervisor, SupervisorError, render_config
 
@@ -47,6 +48,8 @@ class Options:
     api: int = t.DEFAULT_API_REPLICAS
     standby: bool = False
     workers: int = 2
+    cpus: float | None = None  # CPU cap for the whole variant (all its processes together)
+    node_cpus: float | None = None  # CPU cap for each service (distributed nodes)
 
 
 def default_home() -> Path:
@@ -135,7 +138,12 @@ class Engine:
     def db_settings(self, variant: str) -> DatabaseSettings:
         port = self.ports.monolith_db if variant == "monolith" else self.ports.distributed_db
         return DatabaseSettings(
-            host="127.0.0.1", port=port, name="shop", user="shop", password=self.secrets()["DB_PASSWORD"], pool_size=2
+            host="127.0.0.1",
+            port=port,
+            name="shop",
+            user="shop",
+            password=self.secrets()["DB_PASSWORD"],
+            pool_size=2,
         )
 
     def entry_url(self, variant: str) -> str:
@@ -227,6 +235,13 @@ class Engine:
                 priority=40,
             )
         )
+        if options.node_cpus:
+            for service in services:
+                service.command = cpucap.wrap(
+                    service.command,
+                    cgroup=f"{self.cgroup(variant)}/{service.program}",
+                    cpus=options.node_cpus,
+                )
         return t.Topology(variant, services, self.entry_url(variant))
 
     def haproxy_config(self, topo: t.Topology) -> str:
@@ -247,23 +262,42 @@ class Engine:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def up(self, variant: str, *, web: int | None = None, api: int | None = None, standby: bool = False,
-           workers: int | None = None, timeout: float = 60) -> float:
+    def up(
+        self,
+        variant: str,
+        *,
+        web: int | None = None,
+        api: int | None = None,
+        standby: bool = False,
+        workers: int | None = None,
+        cpus: float | None = None,
+        node_cpus: float | None = None,
+        timeout: float = 60,
+    ) -> float:
         """Start a variant (or make sure it runs); return the seconds it took to answer /readyz."""
         started = time.monotonic()
         check_variant(variant)
-        previous = self.options(variant) or Options()
+        running = self.supervisor(variant).running()
+        # Asked-for values win; otherwise a running variant keeps what it has, a new one gets defaults.
+        previous = (self.options(variant) if running else None) or Options()
         options = Options(
-            web=web if web is not None else previous.web if self.supervisor(variant).running() else t.DEFAULT_WEB_REPLICAS,
-            api=api if api is not None else previous.api if self.supervisor(variant).running() else t.DEFAULT_API_REPLICAS,
-            standby=standby or (previous.standby and self.supervisor(variant).running()),
-            workers=workers if workers is not None else previous.workers if self.supervisor(variant).running() else 2,
+            web=web if web is not None else previous.web,
+            api=api if api is not None else previous.api,
+            standby=standby or previous.standby,
+            workers=workers if workers is not None else previous.workers,
+            cpus=cpus if cpus is not None else previous.cpus,
+            node_cpus=node_cpus if node_cpus is not None else previous.node_cpus,
         )
         for label, value in (("--web", options.web), ("--api", options.api)):
             if not 1 <= value <= t.MAX_REPLICAS:
                 raise EngineError(f"{label} must be from 1 to {t.MAX_REPLICAS}, not {value}")
         if not 1 <= options.workers <= 32:
             raise EngineError(f"--workers must be from 1 to 32, not {options.workers}")
+        for label, value in (("--cpus", options.cpus), ("--node-cpus", options.node_cpus)):
+            if value is not None and not 0.05 <= value <= (os.cpu_count() or 1):
+                raise EngineError(f"{label} must be from 0.05 to {os.cpu_count()} (this machine's cores), not {value}")
+        if (options.cpus or options.node_cpus) and cpucap.detect()[0] is None:
+            raise EngineError(f"cannot cap CPU on this machine: {cpucap.detect()[1]}; start without --cpus")
         sup = self.supervisor(variant)
         if sup.running():
             if options != previous:
@@ -277,11 +311,23 @@ class Engine:
             self._check_ports(topo)
             self._prepare(topo, options)
             try:
-                sup.start()
+                sup.start(prefix=self._variant_cap_prefix(variant, options))
             except SupervisorError as exc:
                 raise EngineError(str(exc)) from exc
         self._wait_ready(variant, deadline=started + timeout)
         return time.monotonic() - started
+
+    def cgroup(self, variant: str) -> str:
+        """This installation's cgroup for a variant, relative to the cpu hierarchy."""
+        import hashlib
+
+        tag = hashlib.sha256(str(self.home).encode()).hexdigest()[:8]
+        return f"twinshop-{tag}/{variant}"
+
+    def _variant_cap_prefix(self, variant: str, options: Options) -> list[str]:
+        if not (options.cpus or options.node_cpus):
+            return []
+        return cpucap.wrap([], cgroup=self.cgroup(variant), cpus=options.cpus)
 
     def _check_ports(self, topo: t.Topology) -> None:
         ports = [(s.port, s.name) for s in topo.services]
@@ -375,6 +421,10 @@ class Engine:
                 except SupervisorError as exc:
                     raise EngineError(str(exc)) from exc
                 stopped.append(v)
+            fs = cpucap.detect()[0]
+            if fs is not None:
+                fs.remove(self.cgroup(v))
+                fs.remove(self.cgroup(v).split("/")[0])  # only goes once both variants are gone
             if wipe:
                 shutil.rmtree(self.state_dir(v), ignore_errors=True)
         return stopped
@@ -390,7 +440,16 @@ class Engine:
             for service in self.topology(variant).services:
                 if service.name == name:
                     return service
-        known = ["monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby"]
+        known = [
+            "monolith",
+            "monolith:mariadb",
+            "monolith:gunicorn",
+            "db",
+            "lb",
+            "web-N",
+            "api-N",
+            "api-standby",
+        ]
         raise EngineError(f"no service named {name!r} in a started variant (names: {', '.join(known)})")
 
     def _rpc_for(self, name: str):
@@ -436,15 +495,28 @@ class Engine:
             sup = self.supervisor(variant)
             if not sup.running():
                 continue
-            infos = {info["group"] + ":" + info["name"] if info["group"] != info["name"] else info["name"]: info
-                     for info in sup.processes()}
+            infos = {
+                info["group"] + ":" + info["name"] if info["group"] != info["name"] else info["name"]: info
+                for info in sup.processes()
+            }
             topo = self.topology(variant)
             if variant == "monolith":
                 states = [infos.get(s.name, {}).get("statename", "UNKNOWN") for s in topo.services]
-                box_state = "RUNNING" if all(x == "RUNNING" for x in states) else (
-                    "STOPPED" if all(x in ("STOPPED", "EXITED", "FATAL") for x in states) else "DEGRADED")
-                rows.append(ServiceStatus("monolith", variant, sup.pid(), f"127.0.0.1:{self.ports.monolith}",
-                                          box_state, health(http_status(topo.entry_url + "/readyz"))))
+                box_state = (
+                    "RUNNING"
+                    if all(x == "RUNNING" for x in states)
+                    else ("STOPPED" if all(x in ("STOPPED", "EXITED", "FATAL") for x in states) else "DEGRADED")
+                )
+                rows.append(
+                    ServiceStatus(
+                        "monolith",
+                        variant,
+                        sup.pid(),
+                        f"127.0.0.1:{self.ports.monolith}",
+                        box_state,
+                        health(http_status(topo.entry_url + "/readyz")),
+                    )
+                )
             for service in topo.services:
                 info = infos.get(service.name, {})
                 state = info.get("statename", "UNKNOWN")
@@ -454,7 +526,9 @@ class Engine:
                     verdict = "healthy" if tcp_open(service.port) else "unhealthy"
                 else:
                     verdict = health(http_status(f"http://{service.address}{service.health_path}"))
-                rows.append(ServiceStatus(service.name, variant, info.get("pid") or None, service.address, state, verdict))
+                rows.append(
+                    ServiceStatus(service.name, variant, info.get("pid") or None, service.address, state, verdict)
+                )
         return rows
 
     # -- data -----------------------------------------------------------------------------
@@ -487,4 +561,11 @@ def check_variant(variant: str) -> str:
 
 
 def describe(options: Options) -> str:
-    return f"--web {options.web} --api {options.api}{' --standby' if options.standby else ''} --workers {options.workers}"
+    text = (
+        f"--web {options.web} --api {options.api}{' --standby' if options.standby else ''} --workers {options.workers}"
+    )
+    if options.cpus:
+        text += f" --cpus {options.cpus:g}"
+    if options.node_cpus:
+        text += f" --node-cpus {options.node_cpus:g}"
+    return text

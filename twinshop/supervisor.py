@@ -105,10 +105,16 @@ class Supervisor:
         except (OSError, ValueError):
             return None
 
-    def start(self, timeout: float = 15) -> None:
-        """Start supervisord (it daemonizes) and wait until it answers."""
+    def start(self, timeout: float = 15, prefix: list[str] | None = None) -> None:
+        """Start supervisord (it daemonizes) and wait until it answers.
+
+        ``prefix`` wraps the command (the CPU cap: every process supervisord starts inherits it).
+        """
         result = subprocess.run(
-            [bin_path("supervisord"), "-c", str(self.config)], capture_output=True, text=True, timeout=timeout
+            [*(prefix or []), bin_path("supervisord"), "-c", str(self.config)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()
