@@ -73,6 +73,12 @@ def cmd_demo(engine: Engine, args: argparse.Namespace) -> None:
     print(f"monolith is up at {engine.entry_url('monolith')} (ready in {seconds:.1f}s): open it in a browser")
 
 
+def cmd_scale(engine: Engine, args: argparse.Namespace) -> None:
+    added, removed = engine.scale(args.tier, args.replicas)
+    change = ", ".join([f"+{n}" for n in added] + [f"-{n}" for n in removed]) or "no change"
+    print(f"{args.tier} replicas: {args.replicas} ({change})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinshop",
@@ -110,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="reload the seed data (every running variant by default)")
     reset.add_argument("variant", nargs="?", choices=VARIANTS)
     reset.set_defaults(func=cmd_reset)
+    scale = sub.add_parser("scale", help="change the number of api or web replicas of the running distributed variant")
+    scale.add_argument("tier", choices=("api", "web"))
+    scale.add_argument("replicas", type=int)
+    scale.set_defaults(func=cmd_scale)
+
     demo = sub.add_parser("demo", help="the main job of `make demo`")
     demo.set_defaults(func=cmd_demo)
     return parser

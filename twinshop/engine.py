@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from shop.config import DatabaseSettings
@@ -253,6 +253,7 @@ class Engine:
         standby = servers("api-standby")
         return render_haproxy(
             mode="local",
+            admin_socket=str(self.state_dir(topo.variant) / "haproxy.sock"),
             listen_port=self.ports.lb,
             stats_port=self.ports.stats,
             web_servers=servers("web"),
@@ -428,6 +429,56 @@ class Engine:
             if wipe:
                 shutil.rmtree(self.state_dir(v), ignore_errors=True)
         return stopped
+
+    def scale(self, kind: str, count: int, *, timeout: float = 30) -> tuple[list[str], list[str]]:
+        """Change the number of API or web replicas of the running distributed variant, live.
+
+        New replicas start and pass their health check before HAProxy (reloaded without
+        dropping connections) sends them traffic; removed ones leave HAProxy first, then stop.
+        Returns (added, removed) service names.
+        """
+        if kind not in ("api", "web"):
+            raise EngineError(f"only api and web scale, not {kind!r}")
+        if not 1 <= count <= t.MAX_REPLICAS:
+            raise EngineError(f"{kind} replicas must be from 1 to {t.MAX_REPLICAS}, not {count}")
+        variant = "distributed"
+        sup = self.supervisor(variant)
+        options = self.options(variant)
+        if not sup.running() or options is None:
+            raise EngineError("the distributed variant is not running: `twinshop up distributed` first")
+        new_options = replace(options, **{kind: count})
+        old, new = self.topology(variant, options), self.topology(variant, new_options)
+        old_names, new_names = {s.name for s in old.services}, {s.name for s in new.services}
+        added = [s for s in new.services if s.name not in old_names]
+        removed = [s for s in old.services if s.name not in new_names]
+        for service in added:
+            if port_in_use(service.port):
+                raise EngineError(f"port {service.port} on 127.0.0.1 is already in use (needed by {service.name})")
+        state = self.state_dir(variant)
+        rpc = sup.rpc()
+        (state / "supervisord.conf").write_text(render_config(variant=variant, state_dir=state, services=new.services))
+        (state / "options.json").write_text(json.dumps(asdict(new_options)))
+        rpc.reloadConfig()
+        for service in added:
+            rpc.addProcessGroup(service.program)
+        deadline = time.monotonic() + timeout
+        for service in added:
+            while http_status(f"http://{service.address}{service.health_path}") != 200:
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{service.name} did not become healthy (see {state / 'logs'})")
+                time.sleep(0.1)
+        (state / "haproxy.cfg").write_text(self.haproxy_config(new))
+        rpc.signalProcess("lb", "USR2")  # haproxy -W: a new worker takes over, the old one drains
+        if removed:
+            time.sleep(1.5)  # let the old worker finish the requests it had sent to them
+        for service in removed:
+            try:
+                rpc.stopProcess(service.program, True)
+            except xmlrpc.client.Fault as exc:
+                if "NOT_RUNNING" not in exc.faultString:
+                    raise
+            rpc.removeProcessGroup(service.program)
+        return [s.name for s in added], [s.name for s in removed]
 
     # -- one service ----------------------------------------------------------------------
 
