@@ -21,7 +21,7 @@ $(BIN)/twinshop: pyproject.toml
 	scripts/install-system-packages.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[loadtest,test]'
 	@touch $@
 
 lint: install

@@ -1,8 +1,11 @@
 """The database connection pool (DBUtils over PyMySQL) and transaction helpers.
 
-One pool per process, created lazily after gunicorn forks. Connections are pinged when
-taken from the pool, so a process recovers by itself after the database restarts; while
-the database is down every call fails fast with :class:`shop.errors.Unavailable` (503).
+One pool per process, created lazily after gunicorn forks. Reads cost one round trip: the
+connections run in autocommit mode and are not pinged; a read that finds its connection
+broken (the database restarted) is reconnected and retried once by DBUtils. Writes run in an
+explicit transaction (BEGIN ... COMMIT) which DBUtils never retries halfway, so an order is
+all or nothing. While the database is down every call fails fast with
+:class:`shop.errors.Unavailable` (503), and the process recovers by itself when it returns.
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ class Database:
                         creator=pymysql,
                         maxconnections=s.pool_size,
                         blocking=True,  # wait for a free connection instead of failing
-                        ping=1,  # check (and reconnect) each time a connection is taken
+                        ping=0,  # no ping round trip: a failed read is reconnected and retried
+                        reset=False,  # only roll back transactions that were begun and not ended
                         host=s.host,
                         port=s.port,
                         user=s.user,
                         password=s.password,
                         database=s.name,
                         charset="utf8mb4",
-                        autocommit=False,
+                        autocommit=True,
                         cursorclass=DictCursor,
                         connect_timeout=3,
                         read_timeout=30,
@@ -61,8 +65,19 @@ class Database:
         return self._pool
 
     @contextmanager
+    def read(self) -> Iterator[pymysql.cursors.Cursor]:
+        """A cursor for reads (autocommit: each statement sees the latest committed data)."""
+        with self._connection(write=False) as cursor:
+            yield cursor
+
+    @contextmanager
     def transaction(self) -> Iterator[pymysql.cursors.Cursor]:
         """A cursor inside one transaction: committed on success, rolled back on any error."""
+        with self._connection(write=True) as cursor:
+            yield cursor
+
+    @contextmanager
+    def _connection(self, *, write: bool) -> Iterator[pymysql.cursors.Cursor]:
         started = time.perf_counter()
         try:
             try:
@@ -71,8 +86,15 @@ class Database:
                 raise Unavailable(f"the database cannot be reached ({exc})", code="database_unavailable") from exc
             try:
                 cursor = conn.cursor()
+                if write:
+                    # Outside a transaction DBUtils reconnects and retries a statement whose
+                    # connection the database dropped; inside one it never does (it could not
+                    # replay what came before). So make sure the connection lives, then BEGIN.
+                    cursor.execute("SELECT 1")
+                    conn.begin()
                 yield cursor
-                conn.commit()
+                if write:
+                    conn.commit()
             except CONNECTION_ERRORS as exc:
                 _rollback_quietly(conn)
                 if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in RETRYABLE:

@@ -69,7 +69,7 @@ class Repository:
     # -- catalogue -------------------------------------------------------------------------
 
     def list_categories(self) -> list[dict]:
-        with self.db.transaction() as cur:
+        with self.db.read() as cur:
             cur.execute(
                 "SELECT c.id, c.slug, c.name, COUNT(p.id) AS product_count"
                 " FROM categories c LEFT JOIN products p ON p.category_id = c.id"
@@ -101,7 +101,7 @@ class Repository:
             params += ids
         where_sql = (" WHERE " + " AND ".join(where)) if where else ""
         base = " FROM products p JOIN categories c ON c.id = p.category_id" + where_sql
-        with self.db.transaction() as cur:
+        with self.db.read() as cur:
             cur.execute("SELECT COUNT(*) AS total" + base, params)
             total = cur.fetchone()["total"]
             cur.execute(
@@ -119,7 +119,7 @@ class Repository:
     def get_product(self, product_id: int) -> dict:
         if not 0 < product_id <= MAX_ID:
             raise NotFound(f"There is no product {product_id}.")
-        with self.db.transaction() as cur:
+        with self.db.read() as cur:
             cur.execute(
                 "SELECT" + PRODUCT_COLUMNS + " FROM products p JOIN categories c ON c.id = p.category_id"
                 " WHERE p.id = %s",
@@ -214,14 +214,14 @@ class Repository:
     def get_order(self, order_id: int) -> dict:
         if not 0 < order_id <= 2**63:
             raise NotFound(f"There is no order {order_id}.")
-        with self.db.transaction() as cur:
+        with self.db.read() as cur:
             order = _load_order(cur, order_id)
         if order is None:
             raise NotFound(f"There is no order {order_id}.")
         return order
 
     def ping(self) -> None:
-        with self.db.transaction() as cur:
+        with self.db.read() as cur:
             cur.execute("SELECT 1")
 
 

@@ -13,7 +13,7 @@ from shop.repository import Repository
 def create_app(test_config: dict | None = None) -> Flask:
     """API views + repository (no pages)."""
     return create_shop_app(
-        default_node="api",
+        default_node="api-{hostname}",
         default_variant="distributed",
         data_factory=lambda: Repository(Database(DatabaseSettings.from_env())),
         pages=False,

@@ -13,7 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Pages + API client (no database code at all)."""
     settings = ApiClientSettings.from_env()  # fails fast, naming API_URL, when it is missing
     return create_shop_app(
-        default_node="web",
+        default_node="web-{hostname}",
         default_variant="distributed",
         data_factory=lambda: ApiClient(settings),
         pages=True,

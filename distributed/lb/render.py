@@ -1,0 +1,132 @@
+"""Render HAProxy's configuration for the distributed variant, for the local engine or for compose.
+
+One template (haproxy.cfg.j2), two renditions:
+
+* ``mode="local"``: one explicit ``server`` line per (name, "host:port") pair, everything on
+  127.0.0.1. The local engine re-renders it with a different number of replicas and reloads
+  HAProxy (``haproxy -W``: SIGUSR2 to the master) without dropping connections.
+* ``mode="compose"``: each (name, "service:port") pair becomes a DNS-based ``server-template``
+  with slots that Docker's resolver fills with the replicas' addresses, so ``deploy.replicas``
+  and ``docker compose up --scale`` are found without re-rendering anything.
+
+``python -m distributed.lb.render > distributed/lb/haproxy.cfg`` writes the compose rendition
+that compose/distributed.yaml mounts (a test checks the committed file is up to date).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+TEMPLATE_NAME = "haproxy.cfg.j2"
+MODES = ("local", "compose")
+
+# The compose rendition: ports inside the lb container, and the services it discovers.
+COMPOSE_LISTEN_PORT = 8000
+COMPOSE_STATS_PORT = 8404
+COMPOSE_WEB = [("web", "web:8000")]
+COMPOSE_API = [("api", "api:8000")]
+COMPOSE_STANDBY = ("api-standby", "api-standby:8000")
+# The runtime API of the lb container, on its own loopback interface: the haproxy image
+# has no socat, but bash's /dev/tcp can talk to a TCP socket (see the rendered comment).
+COMPOSE_ADMIN_SOCKET = "ipv4@127.0.0.1:9999"
+# Server slots per service in compose: the most replicas `--scale` can reach without a new
+# rendition. Kept equal to twinshop.topology.MAX_REPLICAS.
+COMPOSE_SLOTS = 9
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ADDRESS = re.compile(r"^[A-Za-z0-9_.-]+:\d{1,5}$")
+
+
+def _check_servers(kind: str, servers: list[tuple[str, str]]) -> None:
+    for name, address in servers:
+        if not _NAME.match(name):
+            raise ValueError(f"{kind} server name {name!r} must be letters, digits, '.', '_' or '-'")
+        if not _ADDRESS.match(address):
+            raise ValueError(f"{kind} server {name!r}: address {address!r} must look like host:port")
+
+
+def render_haproxy(
+    *,
+    mode: str,
+    listen_port: int,
+    stats_port: int,
+    web_servers: list[tuple[str, str]],
+    api_servers: list[tuple[str, str]],
+    standby: tuple[str, str] | None,
+    admin_socket: str | None = None,
+    slots: int = COMPOSE_SLOTS,
+) -> str:
+    """The text of haproxy.cfg for the given servers.
+
+    ``admin_socket`` is where the admin-level runtime API listens: in local mode pass a path
+    in the engine's state folder (no socket is rendered without one; the stats page still
+    accepts admin actions from 127.0.0.1); in compose mode it defaults to the lb container's
+    loopback. ``slots`` is the number of server-template slots per service (compose only).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    for port_name, port in (("listen_port", listen_port), ("stats_port", stats_port)):
+        if not 0 < port < 65536:
+            raise ValueError(f"{port_name} {port} is not a TCP port")
+    if listen_port == stats_port:
+        raise ValueError(f"listen_port and stats_port are both {listen_port}")
+    _check_servers("web", web_servers)
+    _check_servers("api", api_servers)
+    if standby is not None:
+        _check_servers("standby", [standby])
+    names = [name for name, _ in [*web_servers, *api_servers, *([standby] if standby else [])]]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"server names must be unique; repeated: {', '.join(duplicates)}")
+    if mode == "compose" and admin_socket is None:
+        admin_socket = COMPOSE_ADMIN_SOCKET
+    if mode == "compose":
+        example_api_server = f"{api_servers[0][0]}-slot-1" if api_servers else "api-slot-1"
+    else:
+        example_api_server = api_servers[0][0] if api_servers else "api-1"
+
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - the output is an HAProxy config, not HTML
+    )
+    return environment.get_template(TEMPLATE_NAME).render(
+        mode=mode,
+        listen_port=listen_port,
+        stats_port=stats_port,
+        web_servers=list(web_servers),
+        api_servers=list(api_servers),
+        standby=standby,
+        admin_socket=admin_socket,
+        example_api_server=example_api_server,
+        slots=slots,
+    )
+
+
+def render_compose() -> str:
+    """The rendition committed as distributed/lb/haproxy.cfg and mounted by compose."""
+    return render_haproxy(
+        mode="compose",
+        listen_port=COMPOSE_LISTEN_PORT,
+        stats_port=COMPOSE_STATS_PORT,
+        web_servers=COMPOSE_WEB,
+        api_servers=COMPOSE_API,
+        standby=COMPOSE_STANDBY,
+    )
+
+
+def main() -> int:
+    sys.stdout.write(render_compose())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
