@@ -1,0 +1,114 @@
+"""The compose files and the local engine describe the same topology (so they cannot drift).
+
+Same services, same entry points, same gunicorn settings file, same environment variables
+(secrets arrive as NAME_FILE in compose), same MariaDB configuration, same default replicas
+and ports. The engine's topology is built for real here (no processes are started).
+"""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from twinshop import topology as t
+from twinshop.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETS = {"SECRET_KEY", "DB_PASSWORD"}
+# Set per process by the engine; compose derives them (hostname) or publishes ports instead.
+ENGINE_ONLY = {"TWINSHOP_NODE", "GUNICORN_BIND", "DB_HOST", "DB_PORT", "API_URL"}
+
+
+def compose(name: str) -> dict:
+    return YAML(typ="safe").load((ROOT / "compose" / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def engine_topology(tmp_path_factory) -> dict[str, t.Topology]:
+    engine = Engine(home=tmp_path_factory.mktemp("sync"))
+    return {v: engine.topology(v) for v in t.VARIANTS}
+
+
+def env_names(environment: dict) -> set[str]:
+    """Compose variable names, with NAME_FILE secrets counted as NAME."""
+    return {k.removesuffix("_FILE") if k.removesuffix("_FILE") in SECRETS else k for k in environment}
+
+
+def test_distributed_services_match(engine_topology):
+    services = compose("distributed.yaml")["services"]
+    kinds = {s.kind for s in engine_topology["distributed"].services} | {"api-standby"}
+    assert kinds <= set(services), kinds - set(services)
+    assert services["web"]["deploy"]["replicas"] == t.DEFAULT_WEB_REPLICAS
+    assert services["api"]["deploy"]["replicas"] == t.DEFAULT_API_REPLICAS
+    assert services["api-standby"]["profiles"] == ["standby"]
+
+
+@pytest.mark.parametrize("kind, app_path", [("api", t.APP_API), ("web", t.APP_WEB), ("api-standby", t.APP_API)])
+def test_app_services_run_the_same_command_and_variables(engine_topology, kind, app_path):
+    service = compose("distributed.yaml")["services"][kind]
+    engine_service = next(
+        s
+        for s in engine_topology["distributed"].services
+        if s.kind == kind or (kind == "api-standby" and s.kind == "api")
+    )
+    assert service["command"][-1] == app_path == engine_service.command[-1]
+    assert service["command"][:3] == ["gunicorn", "-c", str(t.GUNICORN_CONF.relative_to(ROOT))]
+    assert engine_service.command[1:3] == ["-c", str(t.GUNICORN_CONF)]
+    assert env_names(service["environment"]) - ENGINE_ONLY == set(engine_service.env) - ENGINE_ONLY
+    for name in ("TWINSHOP_VARIANT", "GUNICORN_WORKERS", "DB_NAME", "DB_USER"):
+        if name in engine_service.env:
+            assert str(service["environment"][name]) == engine_service.env[name], name
+
+
+def test_web_reaches_the_api_through_the_load_balancer(engine_topology):
+    service = compose("distributed.yaml")["services"]["web"]
+    web = next(s for s in engine_topology["distributed"].services if s.kind == "web")
+    lb = next(s for s in engine_topology["distributed"].services if s.kind == "lb")
+    assert service["environment"]["API_URL"].startswith("http://lb:")
+    assert web.env["API_URL"] == f"http://127.0.0.1:{lb.port}"
+
+
+def test_the_database_is_reachable_only_from_the_back_network():
+    document = compose("distributed.yaml")
+    db = document["services"]["db"]
+    assert "ports" not in db
+    assert db["networks"] == ["back"]
+    assert document["networks"]["back"].get("internal") is True
+    assert "back" not in document["services"]["web"]["networks"]
+    assert "back" not in document["services"]["lb"]["networks"]
+
+
+def test_both_databases_use_the_shared_mariadb_config(engine_topology):
+    db = compose("distributed.yaml")["services"]["db"]
+    assert any(v.startswith("../shop/mariadb.cnf:") for v in db["volumes"])
+    for variant in t.VARIANTS:
+        mariadb = next(s for s in engine_topology[variant].services if s.kind == "db")
+        assert mariadb.command[1] == f"--defaults-file={t.MARIADB_CNF}"
+    box = configparser.ConfigParser(interpolation=None)
+    box.read(ROOT / "monolith" / "supervisord.conf")
+    assert "--defaults-file=/app/shop/mariadb.cnf" in box["program:mariadb"]["command"]
+
+
+def test_lb_and_published_ports_match_the_defaults():
+    ports = t.Ports()
+    lb = compose("distributed.yaml")["services"]["lb"]
+    published = {p.rsplit(":", 2)[-2] for p in lb["ports"]}
+    assert published == {str(ports.lb), str(ports.stats)}
+    assert any("distributed/lb/haproxy.cfg" in v for v in lb["volumes"])
+    monolith = compose("monolith.yaml")["services"]["monolith"]
+    assert [p.split(":")[0] for p in monolith["ports"]] == [str(ports.monolith)]
+
+
+def test_the_monolith_box_runs_the_same_processes(engine_topology):
+    box = configparser.ConfigParser(interpolation=None)
+    box.read(ROOT / "monolith" / "supervisord.conf")
+    programs = {section.removeprefix("program:") for section in box.sections() if section.startswith("program:")}
+    assert programs == {s.program for s in engine_topology["monolith"].services}
+    assert t.APP_MONOLITH in box["program:gunicorn"]["command"]
+    assert "shop/gunicorn.conf.py" in box["program:gunicorn"]["command"]
+    gunicorn = next(s for s in engine_topology["monolith"].services if s.program == "gunicorn")
+    monolith = compose("monolith.yaml")["services"]["monolith"]
+    assert str(monolith["environment"]["GUNICORN_WORKERS"]) == gunicorn.env["GUNICORN_WORKERS"]
