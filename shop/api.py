@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request, url_for
 from shop.app import shop_data
 from shop.errors import InvalidRequest, UnsupportedMediaType
 from shop.openapi import openapi_document
-from shop.validation import parse_catalogue_query
+from shop.validation import parse_catalogue_query, parse_positive_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -22,6 +22,13 @@ def list_products():
 def get_product(product_id: int):
     """One product, with its description."""
     return jsonify(shop_data().get_product(product_id))
+
+
+@bp.get("/products/<int:product_id>/recommendations")
+def recommendations(product_id: int):
+    """Similar products, computed from descriptions on every call: the CPU-heavy endpoint."""
+    limit = parse_positive_int(request.args.get("limit"), name="limit", default=5, maximum=20, code="bad_query")
+    return jsonify(shop_data().recommendations(product_id, limit=limit))
 
 
 @bp.get("/categories")

@@ -29,11 +29,17 @@ class ShopData(Protocol):
     def get_product(self, product_id: int) -> dict:
         """One product {"id", "name", "description", "category", "category_name", "price", "stock"}; NotFound."""
 
+    def recommendations(self, product_id: int, *, limit: int = 5) -> dict:
+        """{"product_id", "items": [product + "score"]}: similar products (CPU-heavy); NotFound."""
+
     def place_order(self, *, email: str, items: list[dict], idempotency_key: str | None = None) -> dict:
         """Create an order atomically; OutOfStock (409), UnknownProduct (422), InvalidRequest (400)."""
 
     def get_order(self, order_id: int) -> dict:
-        """{"id", "email", "status", "total", "created_at", "items": [{"product_id", "name", "quantity", "unit_price", "line_total"}]}."""
+        """{"id", "email", "status", "total", "created_at", "items": [...]}.
+
+        Each item: {"product_id", "name", "quantity", "unit_price", "line_total"}.
+        """
 
     def ping(self) -> None:
         """Return when the dependency (database or API) answers; raise Unavailable otherwise."""

@@ -86,6 +86,21 @@ def openapi_document() -> dict:
                     },
                 }
             },
+            "/api/products/{product_id}/recommendations": {
+                "get": {
+                    "summary": "Similar products, computed from descriptions on every call (deliberately CPU-heavy)",
+                    "parameters": [
+                        {"name": "product_id", **ID_PARAM},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20}},
+                    ],
+                    "responses": {
+                        "200": _ok("Similar products, best first", "Recommendations"),
+                        "400": _error("Bad limit"),
+                        "404": _error("No such product"),
+                        "503": UNAVAILABLE,
+                    },
+                }
+            },
             "/api/categories": {
                 "get": {
                     "summary": "Every category with its number of products",
@@ -168,6 +183,13 @@ def openapi_document() -> dict:
                         "page": {"type": "integer"},
                         "per_page": {"type": "integer"},
                         "total": {"type": "integer"},
+                    },
+                },
+                "Recommendations": {
+                    "type": "object",
+                    "properties": {
+                        "product_id": {"type": "integer"},
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Product"}},
                     },
                 },
                 "CategoryList": {

@@ -15,6 +15,7 @@ import pymysql
 
 from shop.db import RETRYABLE, Database
 from shop.errors import Conflict, NotFound, OutOfStock, Unavailable, UnknownProduct
+from shop.recommend import similar
 from shop.validation import MAX_ID, validate_email, validate_idempotency_key, validate_order_items
 
 ORDER_ATTEMPTS = 4
@@ -129,6 +130,21 @@ class Repository:
         if row is None:
             raise NotFound(f"There is no product {product_id}.")
         return _product(row)
+
+    def recommendations(self, product_id: int, *, limit: int = 5) -> dict:
+        """Products similar to this one, computed on every call (see shop/recommend.py)."""
+        target = self.get_product(product_id)
+        with self.db.read() as cur:
+            cur.execute(
+                "SELECT" + PRODUCT_COLUMNS + " FROM products p JOIN categories c ON c.id = p.category_id"
+                " WHERE c.slug = %s ORDER BY p.id",
+                [target["category"]],
+            )
+            candidates = [_product(row) for row in cur.fetchall()]
+        items = similar(target, candidates, limit=limit)
+        for item in items:
+            item.pop("description", None)
+        return {"product_id": product_id, "items": items}
 
     def restock(self, *, product_id: int, stock: int) -> None:
         """Set a product's stock (used by drills and tests to create scarcity on purpose)."""

@@ -276,3 +276,21 @@ def test_openapi_document_describes_the_routes(http, base_url):
     assert {"/api/products", "/api/products/{product_id}", "/api/orders", "/api/orders/{order_id}"} <= set(
         document["paths"]
     )
+
+
+def test_recommendations_are_similar_products_of_the_category(http, base_url):
+    product = PRODUCTS[99]
+    response = http.get(f"{base_url}/api/products/{product['id']}/recommendations", params={"limit": 4})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["product_id"] == product["id"] and len(body["items"]) == 4
+    slug = CATEGORIES[product["category_id"] - 1]["slug"]
+    assert all(item["category"] == slug and item["id"] != product["id"] for item in body["items"])
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+
+
+def test_recommendations_errors(http, base_url):
+    assert_error(http.get(f"{base_url}/api/products/999999/recommendations"), 404, "not_found")
+    assert_error(http.get(f"{base_url}/api/products/1/recommendations", params={"limit": "0"}), 400)
+    assert_error(http.get(f"{base_url}/api/products/1/recommendations", params={"limit": "lots"}), 400)

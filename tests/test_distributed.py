@@ -172,6 +172,7 @@ def test_database_restart_is_survived_by_the_api_tier(engine, everything_running
         "/api/products?page=3&per_page=7",
         "/api/products?q=lamp&category=home",
         "/api/products/17",
+        "/api/products/17/recommendations",
         "/api/products/999999",
         "/api/products?page=0",
         "/api/categories",

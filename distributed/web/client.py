@@ -110,6 +110,9 @@ class ApiClient:
     def get_product(self, product_id: int) -> dict:
         return self._call("GET", f"/api/products/{int(product_id)}")
 
+    def recommendations(self, product_id: int, *, limit: int = 5) -> dict:
+        return self._call("GET", f"/api/products/{int(product_id)}/recommendations", params={"limit": limit})
+
     def place_order(self, *, email: str, items: list[dict], idempotency_key: str | None = None) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self._call("POST", "/api/orders", json={"email": email, "items": items}, headers=headers)
