@@ -160,3 +160,13 @@ def test_commands_on_a_variant_that_is_not_running(tmp_path):
     env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home"), "TWINSHOP_PORT_OFFSET": "21000"}
     assert "no variant is running" in one_line_error(twinshop(env, "reset", check=False))
     assert "nothing was running" in twinshop(env, "down").stdout
+
+
+def test_crash_is_restarted_by_supervisord(cli_env, monolith_url):
+    before = status_rows(cli_env)["monolith:gunicorn"]["pid"]
+    result = twinshop(cli_env, "crash", "monolith:gunicorn")
+    assert "restarts it" in result.stdout
+    assert wait_until(lambda: status_rows(cli_env)["monolith:gunicorn"]["pid"] not in (None, before))
+    assert wait_until(lambda: ready(monolith_url))
+    with pytest.raises(ProcessLookupError):
+        os.kill(before, 0)

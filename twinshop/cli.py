@@ -58,6 +58,11 @@ def cmd_kill(engine: Engine, args: argparse.Namespace) -> None:
     print(f"{args.name} stopped (bring it back with: twinshop start {args.name})")
 
 
+def cmd_crash(engine: Engine, args: argparse.Namespace) -> None:
+    engine.crash(args.name)
+    print(f"{args.name} killed with SIGKILL; supervisord restarts it (watch: twinshop status)")
+
+
 def cmd_start(engine: Engine, args: argparse.Namespace) -> None:
     engine.start(args.name)
     print(f"{args.name} started")
@@ -108,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     kill = sub.add_parser("kill", help="stop one service (api-2, db, monolith, ...) for a fault drill")
     kill.add_argument("name")
     kill.set_defaults(func=cmd_kill)
+
+    crash = sub.add_parser("crash", help="SIGKILL one service's process; supervisord restarts it by itself")
+    crash.add_argument("name")
+    crash.set_defaults(func=cmd_crash)
 
     start = sub.add_parser("start", help="start a stopped service again")
     start.add_argument("name")

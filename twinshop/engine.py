@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -533,6 +534,22 @@ class Engine:
         except xmlrpc.client.Fault as exc:
             if "ALREADY_STARTED" not in exc.faultString:
                 raise EngineError(f"could not start {name}: {exc.faultString}") from exc
+
+    def crash(self, name: str) -> None:
+        """SIGKILL one service (its whole process group: a gunicorn master and its workers), as a
+        crash would; supervisord, like a container's restart policy, starts it again by itself."""
+        rpc, _ = self._rpc_for(name)
+        target = "monolith:gunicorn" if name == "monolith" else self.find_service(name).program_path
+        try:
+            pid = rpc.getProcessInfo(target)["pid"]
+        except xmlrpc.client.Fault as exc:
+            raise EngineError(f"could not crash {name}: {exc.faultString}") from exc
+        if not pid:
+            raise EngineError(f"{name} is not running")
+        try:
+            os.killpg(pid, signal.SIGKILL)  # supervisord makes every program a process-group leader
+        except ProcessLookupError:
+            pass
 
     def pids(self, variant: str) -> dict[str, int]:
         """Service name -> pid of its main process (gunicorn master, mariadbd, haproxy master)."""
