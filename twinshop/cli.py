@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from shop.config import ConfigError
 from twinshop.engine import Engine, EngineError
@@ -16,8 +18,8 @@ def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
         raise EngineError("--web, --api and --standby belong to the distributed variant")
     if args.variant == "distributed" and args.workers is not None:
         raise EngineError("--workers belongs to the monolith (scale the distributed variant with --api/--web)")
-    if args.variant == "monolith" and args.node_cpus is not None:
-        raise EngineError("--node-cpus belongs to the distributed variant (the monolith is one node: use --cpus)")
+    if args.variant == "monolith" and (args.node_cpus is not None or args.api_cpus is not None):
+        raise EngineError("--node-cpus and --api-cpus belong to the distributed variant (the monolith: --cpus)")
     seconds = engine.up(
         args.variant,
         web=args.web,
@@ -26,6 +28,7 @@ def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
         workers=args.workers,
         cpus=args.cpus,
         node_cpus=args.node_cpus,
+        api_cpus=args.api_cpus,
     )
     print(f"{args.variant} is up at {engine.entry_url(args.variant)} (ready in {seconds:.1f}s)")
     if args.variant == "distributed":
@@ -73,9 +76,74 @@ def cmd_reset(engine: Engine, args: argparse.Namespace) -> None:
     print(f"seed data reloaded: {', '.join(variants)}")
 
 
+def default_cpu_budget() -> float | None:
+    """The CPU budget each variant gets in a comparison: all cores but half a core for Locust."""
+    from twinshop import cpucap
+
+    if cpucap.detect()[0] is None:
+        return None
+    return max(0.5, (os.cpu_count() or 1) - 0.5)
+
+
+def apply_cpu_budget(engine: Engine, cpus: float | None) -> None:
+    """(Re)start both variants with the same CPU budget, keeping their other options."""
+    for variant in VARIANTS:
+        options = engine.options(variant) if engine.supervisor(variant).running() else None
+        if options is not None and (options.cpus != cpus or options.node_cpus or options.api_cpus):
+            print(f"restarting {variant} with the comparison's CPU budget ...", file=sys.stderr)
+            engine.down(variant)
+        if options is None or options.cpus != cpus or options.node_cpus or options.api_cpus:
+            kwargs = (
+                {}
+                if options is None
+                else {"workers": options.workers}
+                if variant == "monolith"
+                else {"web": options.web, "api": options.api, "standby": options.standby}
+            )
+            engine.up(variant, cpus=cpus, **kwargs)
+
+
+def cmd_compare(engine: Engine, args: argparse.Namespace) -> None:
+    from loadtests.compare import ComparisonError, run_comparison
+
+    cpus = None if args.uncapped else (args.cpus or default_cpu_budget())
+    try:
+        apply_cpu_budget(engine, cpus)
+        index = run_comparison(
+            engine,
+            scenario=args.scenario,
+            quick=args.quick,
+            out_dir=args.out,
+            duration_s=args.duration,
+            peak_users=args.users,
+        )
+    except ComparisonError as exc:
+        raise EngineError(str(exc)) from exc
+    print(f"report: {index}")
+
+
+def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
+    from loadtests import webui
+
+    for variant in VARIANTS if args.target == "both" else (args.target,):
+        engine.up(variant)
+    target = engine.entry_url("monolith" if args.target == "both" else args.target)
+    command = webui.command(
+        target,
+        args.scenario,
+        monolith_url=engine.entry_url("monolith"),
+        distributed_url=engine.entry_url("distributed"),
+        web_port=engine.ports.locust,
+    )
+    print(f"Locust web UI: http://127.0.0.1:{engine.ports.locust}  (target {target}; Ctrl-C to stop)", flush=True)
+    os.execvpe(command[0], command, webui.environment())  # noqa: S606 - becomes the Locust process
+
+
 def cmd_demo(engine: Engine, args: argparse.Namespace) -> None:
-    seconds = engine.up("monolith")
-    print(f"monolith is up at {engine.entry_url('monolith')} (ready in {seconds:.1f}s): open it in a browser")
+    args.scenario, args.quick, args.out, args.duration, args.users = None, True, None, None, None
+    args.cpus, args.uncapped = None, False
+    cmd_compare(engine, args)
+    print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
 
 
 def cmd_scale(engine: Engine, args: argparse.Namespace) -> None:
@@ -99,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--workers", type=int, help="gunicorn workers in the monolith (default 2)")
     up.add_argument("--cpus", type=float, help="CPU cap for the whole variant, e.g. 1.5 (needs cgroups: root)")
     up.add_argument("--node-cpus", type=float, help="CPU cap for each distributed service, e.g. 0.25")
+    up.add_argument("--api-cpus", type=float, help="CPU cap for each API replica only (overrides --node-cpus there)")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop a variant, or both; data stays unless --wipe")
@@ -130,7 +199,27 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("replicas", type=int)
     scale.set_defaults(func=cmd_scale)
 
-    demo = sub.add_parser("demo", help="the main job of `make demo`")
+    compare = sub.add_parser("compare", help="run the same Locust scenario against both variants; write the report")
+    compare.add_argument("--quick", action="store_true", help="a whole comparison in about 3 minutes")
+    compare.add_argument("--scenario", help="quick, step, spike or soak (default: step; quick with --quick)")
+    compare.add_argument("--out", type=Path, help="report folder (default: reports/<timestamp>/)")
+    compare.add_argument("--duration", type=float, help="seconds of measured load per variant (stretches the shape)")
+    compare.add_argument("--users", type=int, help="peak number of simulated users")
+    compare.add_argument("--cpus", type=float, help="CPU budget of each variant (default: all cores but 0.5)")
+    compare.add_argument("--uncapped", action="store_true", help="no CPU caps (the report says so)")
+    compare.set_defaults(func=cmd_compare)
+
+    locust = sub.add_parser("locust", help="open the Locust web UI on :8089 against either variant")
+    locust.add_argument(
+        "--target",
+        choices=(*VARIANTS, "both"),
+        default="both",
+        help="variant(s) to start; the UI's target drop-down switches between them",
+    )
+    locust.add_argument("--scenario", default="quick", help="load shape preselected in the UI")
+    locust.set_defaults(func=cmd_locust)
+
+    demo = sub.add_parser("demo", help="the main job of `make demo`: a quick comparison of both variants")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -51,6 +51,7 @@ class Options:
     workers: int = 2
     cpus: float | None = None  # CPU cap for the whole variant (all its processes together)
     node_cpus: float | None = None  # CPU cap for each service (distributed nodes)
+    api_cpus: float | None = None  # CPU cap for each API replica only (the scaling lab)
 
 
 def default_home() -> Path:
@@ -274,6 +275,7 @@ class Engine:
         workers: int | None = None,
         cpus: float | None = None,
         node_cpus: float | None = None,
+        api_cpus: float | None = None,
         timeout: float = 60,
     ) -> float:
         """Start a variant (or make sure it runs); return the seconds it took to answer /readyz."""
@@ -289,16 +291,18 @@ class Engine:
             workers=workers if workers is not None else previous.workers,
             cpus=cpus if cpus is not None else previous.cpus,
             node_cpus=node_cpus if node_cpus is not None else previous.node_cpus,
+            api_cpus=api_cpus if api_cpus is not None else previous.api_cpus,
         )
         for label, value in (("--web", options.web), ("--api", options.api)):
             if not 1 <= value <= t.MAX_REPLICAS:
                 raise EngineError(f"{label} must be from 1 to {t.MAX_REPLICAS}, not {value}")
         if not 1 <= options.workers <= 32:
             raise EngineError(f"--workers must be from 1 to 32, not {options.workers}")
-        for label, value in (("--cpus", options.cpus), ("--node-cpus", options.node_cpus)):
+        caps = (("--cpus", options.cpus), ("--node-cpus", options.node_cpus), ("--api-cpus", options.api_cpus))
+        for label, value in caps:
             if value is not None and not 0.05 <= value <= (os.cpu_count() or 1):
                 raise EngineError(f"{label} must be from 0.05 to {os.cpu_count()} (this machine's cores), not {value}")
-        if (options.cpus or options.node_cpus) and cpucap.detect()[0] is None:
+        if any(value for _, value in caps) and cpucap.detect()[0] is None:
             raise EngineError(f"cannot cap CPU on this machine: {cpucap.detect()[1]}; start without --cpus")
         sup = self.supervisor(variant)
         if sup.running():
@@ -636,4 +640,6 @@ def describe(options: Options) -> str:
         text += f" --cpus {options.cpus:g}"
     if options.node_cpus:
         text += f" --node-cpus {options.node_cpus:g}"
+    if options.api_cpus:
+        text += f" --api-cpus {options.api_cpus:g}"
     return text
