@@ -10,6 +10,7 @@ all or nothing. While the database is down every call fails fast with
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -24,6 +25,11 @@ from pymysql.cursors import DictCursor
 from shop.config import DatabaseSettings
 from shop.errors import Unavailable
 from shop.served import add_timing
+
+log = logging.getLogger("twinshop.db")
+
+# What a client is told when the database cannot be reached (the driver's details go to the log).
+DATABASE_DOWN = "The database is unavailable right now; try again in a moment."
 
 # Errors that mean "the database is not reachable", as opposed to a bad query.
 CONNECTION_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError, ConnectionError, OSError)
@@ -83,7 +89,8 @@ class Database:
             try:
                 conn = self._get_pool().connection()
             except CONNECTION_ERRORS as exc:
-                raise Unavailable(f"the database cannot be reached ({exc})", code="database_unavailable") from exc
+                log.warning("database %s:%s unreachable: %s", self.settings.host, self.settings.port, exc)
+                raise Unavailable(DATABASE_DOWN, code="database_unavailable") from exc
             try:
                 cursor = conn.cursor()
                 if write:
@@ -99,7 +106,8 @@ class Database:
                 _rollback_quietly(conn)
                 if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in RETRYABLE:
                     raise
-                raise Unavailable(f"the database connection failed ({exc})", code="database_unavailable") from exc
+                log.warning("database connection failed: %s", exc)
+                raise Unavailable(DATABASE_DOWN, code="database_unavailable") from exc
             except BaseException:
                 _rollback_quietly(conn)
                 raise

@@ -90,6 +90,8 @@ def error_from_response(status: int, body: object) -> ShopError:
         code, message = "upstream_error", f"the API answered with HTTP {status}"
     if status >= 500:
         # 500s from upstream are reported as our own dependency failure.
-        return Unavailable(message or "the API is unavailable", code=code, status=503)
+        return Unavailable(
+            message or "The shop's API is unavailable right now; try again in a moment.", code=code, status=503
+        )
     cls = ERRORS_BY_STATUS.get(status, ShopError)
     return cls(message, code=code, status=status)

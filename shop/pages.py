@@ -70,6 +70,13 @@ def format_money(value: str | Decimal) -> str:
     return f"${Decimal(value):,.2f}"
 
 
+@bp.app_template_filter("masked_email")
+def masked_email(email: str) -> str:
+    """``ana@example.com`` -> ``a**@example.com``: order pages are reachable by id, so hide who bought."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}{'*' * max(len(name) - 1, 2)}@{domain}"
+
+
 @bp.app_template_filter("stock_status")
 def stock_status(stock: int) -> str:
     """Classify a stock level as "out", "low" or "ok"; the templates word and colour it from this."""

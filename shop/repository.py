@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from decimal import Decimal
 
 import pymysql
 
-from shop.db import RETRYABLE, Database
+from shop.db import DATABASE_DOWN, RETRYABLE, Database
 from shop.errors import Conflict, NotFound, OutOfStock, Unavailable, UnknownProduct
 from shop.recommend import similar
 from shop.validation import MAX_ID, validate_email, validate_idempotency_key, validate_order_items
 
 ORDER_ATTEMPTS = 4
+
+log = logging.getLogger("twinshop.repository")
 
 PRODUCT_COLUMNS = """
     p.id, p.name, p.description, p.price, p.stock,
@@ -178,8 +181,9 @@ class Repository:
                     raise
             except pymysql.err.OperationalError as exc:
                 if exc.args[0] not in RETRYABLE:
-                    raise Unavailable(f"the database failed ({exc})", code="database_unavailable") from exc
-        raise Unavailable("the order could not be placed under contention; try again", code="busy")
+                    log.warning("order failed in the database: %s", exc)
+                    raise Unavailable(DATABASE_DOWN, code="database_unavailable") from exc
+        raise Unavailable("The shop is too busy to place this order right now; try again in a moment.", code="busy")
 
     def _place_order_once(self, email: str, items: list[dict], idempotency_key: str | None, request_hash: str) -> dict:
         with self.db.transaction() as cur:
@@ -239,6 +243,62 @@ class Repository:
     def ping(self) -> None:
         with self.db.read() as cur:
             cur.execute("SELECT 1")
+
+    # -- invariants (read-only checks the drills run after a load test) -----------------------
+
+    def orders_exist(self, ids) -> set[int]:
+        """Which of these order ids exist in the database."""
+        wanted = sorted({int(i) for i in ids if 0 < int(i) <= 2**63})
+        found: set[int] = set()
+        with self.db.read() as cur:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                # Only placeholders are formatted in: the ids travel as parameters.
+                cur.execute(f"SELECT id FROM orders WHERE id IN ({placeholders(len(chunk))})", chunk)  # noqa: S608
+                found.update(int(row["id"]) for row in cur.fetchall())
+        return found
+
+    def order_count(self) -> int:
+        with self.db.read() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM orders")
+            return int(cur.fetchone()["n"])
+
+    def negative_stock_count(self) -> int:
+        """Products whose stock is below zero (the schema's UNSIGNED column should make it impossible)."""
+        with self.db.read() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM products WHERE CAST(stock AS SIGNED) < 0")
+            return int(cur.fetchone()["n"])
+
+    def duplicate_idempotency_keys(self, *, limit: int = 5) -> list[str]:
+        """Idempotency keys that more than one order carries (the UNIQUE index should make it impossible)."""
+        with self.db.read() as cur:
+            cur.execute(
+                "SELECT idempotency_key FROM orders WHERE idempotency_key IS NOT NULL"
+                " GROUP BY idempotency_key HAVING COUNT(*) > 1 ORDER BY idempotency_key LIMIT %s",
+                [limit],
+            )
+            return [row["idempotency_key"] for row in cur.fetchall()]
+
+    def orders_without_items(self) -> int:
+        """Orders with no line at all: half an order, which a transaction must never leave behind."""
+        with self.db.read() as cur:
+            cur.execute(
+                "SELECT COUNT(*) AS n FROM orders o"
+                " WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)"
+            )
+            return int(cur.fetchone()["n"])
+
+    def stock_levels(self) -> dict[int, int]:
+        """Product id -> units in stock."""
+        with self.db.read() as cur:
+            cur.execute("SELECT id, stock FROM products")
+            return {int(row["id"]): int(row["stock"]) for row in cur.fetchall()}
+
+    def ordered_quantities(self) -> dict[int, int]:
+        """Product id -> units ordered so far (products never ordered are left out)."""
+        with self.db.read() as cur:
+            cur.execute("SELECT product_id, SUM(quantity) AS n FROM order_items GROUP BY product_id")
+            return {int(row["product_id"]): int(row["n"]) for row in cur.fetchall()}
 
 
 def reserve_stock(cur, *, product_id: int, quantity: int) -> None:

@@ -378,3 +378,12 @@ def test_the_json_api_needs_no_csrf_token(http, base_url):
     response = http.post(f"{base_url}/api/orders", json=body, timeout=TIMEOUT)
     assert response.status_code == 201, response.text
     assert Decimal(response.json()["total"]) == PLENTY["price"]
+
+
+def test_order_page_hides_the_buyers_email(http, base_url):
+    body = {"email": "carmen.lopez@example.com", "items": [{"product_id": PLENTY["id"], "quantity": 1}]}
+    placed = http.post(f"{base_url}/api/orders", json=body)
+    assert placed.status_code == 201, placed.text
+    page = http.get(f"{base_url}/orders/{placed.json()['id']}")
+    assert page.status_code == 200
+    assert "carmen.lopez@example.com" not in page.text and "c***********@example.com" in page.text

@@ -237,12 +237,15 @@ class Engine:
                 priority=40,
             )
         )
-        if options.node_cpus:
-            for service in services:
+        for service in services:
+            # --api-cpus caps each API replica (the standby too) and wins over --node-cpus there.
+            is_api = service.kind in ("api", "api-standby")
+            cap = (options.api_cpus or options.node_cpus) if is_api else options.node_cpus
+            if cap:
                 service.command = cpucap.wrap(
                     service.command,
                     cgroup=f"{self.cgroup(variant)}/{service.program}",
-                    cpus=options.node_cpus,
+                    cpus=cap,
                 )
         return t.Topology(variant, services, self.entry_url(variant))
 
@@ -308,8 +311,8 @@ class Engine:
         if sup.running():
             if options != previous:
                 raise EngineError(
-                    f"the {variant} variant is already running with {describe(previous)}; "
-                    f"run `twinshop down {variant}` first to start it with {describe(options)}"
+                    f"the {variant} variant is already running with {describe(variant, previous)}; "
+                    f"run `twinshop down {variant}`, then `twinshop up {variant} {describe(variant, options)}`"
                 )
             self._start_all(variant)
         else:
@@ -398,8 +401,10 @@ class Engine:
         except DatabaseNotReady as exc:
             raise EngineError(f"{variant}: {exc} (see {self.state_dir(variant) / 'logs'})") from exc
         url = self.entry_url(variant) + "/readyz"
+        sup = self.supervisor(variant)
         while time.monotonic() < deadline:
-            if http_status(url) == 200:
+            # Ready: the entry point answers and supervisord counts every process as started.
+            if http_status(url) == 200 and all(p["statename"] == "RUNNING" for p in sup.processes()):
                 return
             time.sleep(0.1)
         raise EngineError(
@@ -468,7 +473,9 @@ class Engine:
             rpc.addProcessGroup(service.program)
         deadline = time.monotonic() + timeout
         for service in added:
-            while http_status(f"http://{service.address}{service.health_path}") != 200:
+            while http_status(f"http://{service.address}{service.health_path}") != 200 or (
+                rpc.getProcessInfo(service.program_path)["statename"] != "RUNNING"
+            ):
                 if time.monotonic() > deadline:
                     raise EngineError(f"{service.name} did not become healthy (see {state / 'logs'})")
                 time.sleep(0.1)
@@ -632,14 +639,13 @@ def check_variant(variant: str) -> str:
     return variant
 
 
-def describe(options: Options) -> str:
-    text = (
-        f"--web {options.web} --api {options.api}{' --standby' if options.standby else ''} --workers {options.workers}"
-    )
-    if options.cpus:
-        text += f" --cpus {options.cpus:g}"
-    if options.node_cpus:
-        text += f" --node-cpus {options.node_cpus:g}"
-    if options.api_cpus:
-        text += f" --api-cpus {options.api_cpus:g}"
+def describe(variant: str, options: Options) -> str:
+    """The options as the `twinshop up` flags that give them (only the variant's own)."""
+    if variant == "monolith":
+        text = f"--workers {options.workers}"
+    else:
+        text = f"--web {options.web} --api {options.api}" + (" --standby" if options.standby else "")
+    for flag, value in (("--cpus", options.cpus), ("--node-cpus", options.node_cpus), ("--api-cpus", options.api_cpus)):
+        if value:
+            text += f" {flag} {value:g}"
     return text

@@ -7,6 +7,7 @@ and failures that cannot happen inside one process.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -18,6 +19,8 @@ from urllib3.util.retry import Retry
 from shop.config import ApiClientSettings
 from shop.errors import Unavailable, error_from_response
 from shop.served import add_timing, add_upstream_nodes, parse_server_timing
+
+log = logging.getLogger("twinshop.web.client")
 
 
 class ApiClient:
@@ -39,10 +42,12 @@ class ApiClient:
                         connect=self.settings.retries,  # the request never left: safe for any method
                         read=self.settings.retries,
                         status=self.settings.retries,
-                        # Only idempotent requests are replayed after a read error or a 502/503/504:
-                        # replaying a POST could place an order twice.
+                        # Only idempotent requests are replayed after a read error, a 502 or a 504:
+                        # replaying a POST could place an order twice. A 503 is not retried: it
+                        # means a dependency every replica shares (the database) is down, and
+                        # asking again at once would only add load.
                         allowed_methods=frozenset({"GET", "HEAD"}),
-                        status_forcelist=(502, 503, 504),
+                        status_forcelist=(502, 504),
                         backoff_factor=0.05,
                         raise_on_status=False,
                         respect_retry_after_header=False,
@@ -62,9 +67,9 @@ class ApiClient:
                 method, url, timeout=(self.settings.connect_timeout, self.settings.read_timeout), **kwargs
             )
         except requests.RequestException as exc:
+            log.warning("API call %s %s failed: %s", method, url, exc)
             raise Unavailable(
-                f"The API at {self.settings.base_url} could not be reached ({type(exc).__name__}).",
-                code="api_unavailable",
+                "The shop's API cannot be reached right now; try again in a moment.", code="api_unavailable"
             ) from exc
         finally:
             add_timing("api", (time.perf_counter() - started) * 1000)
