@@ -48,36 +48,30 @@ def schema_statements() -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
-def init_db(settings: DatabaseSettings) -> bool:
-    """Create the schema if missing and seed an empty catalogue; True when it seeded."""
+def _prepare(settings: DatabaseSettings, *, only_if_empty: bool) -> bool:
+    """Create the schema if missing, then load the seed (always, or only into an empty catalogue)."""
     conn = connect_direct(settings)
     try:
         with conn.cursor() as cur:
             for statement in schema_statements():
                 cur.execute(statement)
-            if repository.product_count(cur) > 0:
-                conn.commit()
-                return False
-            categories, products = seed.generate()
-            repository.load_seed(cur, categories, products)
+            seeding = not (only_if_empty and repository.product_count(cur) > 0)
+            if seeding:
+                repository.load_seed(cur, *seed.generate())
         conn.commit()
-        return True
+        return seeding
     finally:
         conn.close()
+
+
+def init_db(settings: DatabaseSettings) -> bool:
+    """Create the schema if missing and seed an empty catalogue (first start only); True when it seeded."""
+    return _prepare(settings, only_if_empty=True)
 
 
 def reset_db(settings: DatabaseSettings) -> None:
     """Reload the seed so every run starts from the same state."""
-    conn = connect_direct(settings)
-    try:
-        with conn.cursor() as cur:
-            for statement in schema_statements():
-                cur.execute(statement)
-            categories, products = seed.generate()
-            repository.load_seed(cur, categories, products)
-        conn.commit()
-    finally:
-        conn.close()
+    _prepare(settings, only_if_empty=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -524,27 +524,22 @@ class Engine:
 
     def kill(self, name: str) -> None:
         """Stop one service (or the whole monolith box) and keep it stopped until `start`."""
+        self._control(name, "stop", harmless="NOT_RUNNING")
+
+    def start(self, name: str) -> None:
+        """Start a stopped service (or the whole monolith box) again; waits until it runs."""
+        self._control(name, "start", harmless="ALREADY_STARTED")
+
+    def _control(self, name: str, verb: str, *, harmless: str) -> None:
         rpc, _ = self._rpc_for(name)
         try:
             if name == "monolith":
-                rpc.stopProcessGroup("monolith", True)
+                getattr(rpc, f"{verb}ProcessGroup")("monolith", True)
             else:
-                rpc.stopProcess(self.find_service(name).program_path, True)
+                getattr(rpc, f"{verb}Process")(self.find_service(name).program_path, True)
         except xmlrpc.client.Fault as exc:
-            if "NOT_RUNNING" not in exc.faultString:
-                raise EngineError(f"could not stop {name}: {exc.faultString}") from exc
-
-    def start(self, name: str, *, wait: bool = True) -> None:
-        """Start a stopped service (or the whole monolith box) again."""
-        rpc, variant = self._rpc_for(name)
-        try:
-            if name == "monolith":
-                rpc.startProcessGroup("monolith", True)
-            else:
-                rpc.startProcess(self.find_service(name).program_path, True)
-        except xmlrpc.client.Fault as exc:
-            if "ALREADY_STARTED" not in exc.faultString:
-                raise EngineError(f"could not start {name}: {exc.faultString}") from exc
+            if harmless not in exc.faultString:
+                raise EngineError(f"could not {verb} {name}: {exc.faultString}") from exc
 
     def crash(self, name: str) -> None:
         """SIGKILL one service (its whole process group: a gunicorn master and its workers), as a
