@@ -170,3 +170,30 @@ def test_crash_is_restarted_by_supervisord(cli_env, monolith_url):
     assert wait_until(lambda: ready(monolith_url))
     with pytest.raises(ProcessLookupError):
         os.kill(before, 0)
+
+
+def test_cpu_cap_puts_every_process_of_the_variant_in_a_limited_cgroup(tmp_path):
+    from twinshop import cpucap
+    from twinshop.engine import Engine
+    from twinshop.topology import Ports
+
+    fs, why = cpucap.detect()
+    if fs is None:
+        pytest.skip(f"no writable cgroups here: {why}")
+    env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home"), "TWINSHOP_PORT_OFFSET": "22000"}
+    engine = Engine(home=tmp_path / "home", ports=Ports(22000))
+    group = fs.path(engine.cgroup("monolith"))
+    try:
+        twinshop(env, "up", "monolith", "--cpus", "0.5")
+        limit = (
+            (group / "cpu.max").read_text().split()[0] if fs.version == 2 else (group / "cpu.cfs_quota_us").read_text()
+        )
+        assert int(limit) == 50_000  # 0.5 CPU of each 100 ms period
+        members = {int(pid) for pid in (group / "cgroup.procs").read_text().split()}
+        for row in status_rows(env).values():
+            assert row["pid"] in members, row  # mariadbd, gunicorn and supervisord itself
+        message = one_line_error(twinshop(env, "up", "monolith", "--cpus", "0.3", check=False))
+        assert "already running with --workers 2 --cpus 0.5" in message
+    finally:
+        twinshop(env, "down", "--wipe")
+    assert not group.exists()
