@@ -49,7 +49,7 @@ def run_wrk(url: str, *, seconds: int, connections: int, script: Path | None) ->
     if not match:
         raise RuntimeError(f"wrk printed no rate:\n{output}")
     if errors:
-        print(f"  warning: {errors.group(1)} non-2xx responses from {url}")
+        print(f"  warning: {errors.group(1)} non-2xx responses from {url} ({seconds}s run)")
     return float(match.group(1))
 
 
