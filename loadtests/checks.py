@@ -54,3 +54,17 @@ def order_id_from_location(location: str | None) -> int | None:
     """The order id of a redirect to /orders/<id>."""
     match = ORDER_LOCATION.search(location or "")
     return int(match.group(1)) if match else None
+
+
+ACCEPTED = (201, 303)  # POST /api/orders answers 201, POST /checkout a 303 to /orders/<id>
+
+
+def accepted_order_id(request_type: str, status: int, headers) -> int | None:
+    """The id of the order the shop accepted with this request, from its ``Location`` header.
+
+    ``POST /api/orders`` answers 201 with ``Location: /api/orders/<id>``; the checkout form
+    answers 303 to ``/orders/<id>``. Anything else accepted no order.
+    """
+    if request_type != "POST" or status not in ACCEPTED:
+        return None
+    return order_id_from_location(headers.get("Location", "") or "")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from loadtests import stats
+from loadtests import drills, faults, invariants, stats
 from loadtests.cpu import CpuSampler
 from loadtests.scenarios import DEFAULT_SEED, MEASURED_SCENARIOS, Scenario, get_scenario
 from loadtests.stats import VariantRun
@@ -48,6 +48,14 @@ class ComparisonError(RuntimeError):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class InvariantViolation(ComparisonError):
+    """The report was written, but an invariant failed (an accepted order is missing, stock below zero, ...)."""
+
+    def __init__(self, message: str, index: Path):
+        super().__init__(message)
+        self.index = index
 
 
 # -- progress ----------------------------------------------------------------------------
@@ -313,8 +321,12 @@ def measure_variant(
     reset: bool,
     data_dir: Path,
     tracker: ProgressTracker,
+    fault_events: Sequence[faults.FaultEvent] = (),
+    check_invariants: bool = True,
+    warmup_scenario: str = "warmup",
 ) -> VariantRun:
-    """Start, reset, warm up and measure one variant."""
+    """Start, reset, warm up and measure one variant; with ``fault_events``, apply them during the run,
+    start every service again after it, and (by default) check the invariants in its database."""
     tracker.begin("start", variant)
     url, startup_s = ensure_up(engine, variant)
 
@@ -332,7 +344,7 @@ def measure_variant(
         code = run_locust(
             locust_command(
                 host=url,
-                scenario="warmup",
+                scenario=warmup_scenario,
                 duration_s=warmup_s,
                 peak_users=None,
                 seed=seed,
@@ -355,24 +367,50 @@ def measure_variant(
         services = {name: pid for name, pid in engine.pids(variant).items() if pid}
     except Exception as exc:
         raise ComparisonError(f"could not list the {variant} processes: {exc}") from exc
+    before = None
+    if check_invariants:
+        try:
+            before = invariants.snapshot(engine, variant)
+        except Exception as exc:
+            raise ComparisonError(f"could not read the {variant} database before the run: {exc}") from exc
     sampler = CpuSampler(services).start()
+    drill = (
+        FaultDrill(engine, variant, fault_events, meta_path, data_dir / "faults.log", sampler) if fault_events else None
+    )
+    pids_after: dict[str, int] = {}
+    restored: list[str] = []
+
+    def on_start(pid: int) -> None:
+        sampler.watch("locust", pid)
+        if drill is not None:
+            drill.begin()
+
     try:
-        code = run_locust(
-            locust_command(
-                host=url,
-                scenario=scenario.name,
-                duration_s=duration_s,
-                peak_users=peak_users,
-                seed=seed,
-                raw_csv=raw_csv,
-                csv_prefix=csv_prefix,
-            ),
-            log_path=log_path,
-            timeout_s=scenario.duration_s + 120,
-            on_start=lambda pid: sampler.watch("locust", pid),
-        )
+        try:
+            code = run_locust(
+                locust_command(
+                    host=url,
+                    scenario=scenario.name,
+                    duration_s=duration_s,
+                    peak_users=peak_users,
+                    seed=seed,
+                    raw_csv=raw_csv,
+                    csv_prefix=csv_prefix,
+                ),
+                log_path=log_path,
+                timeout_s=scenario.duration_s + 120,
+                on_start=on_start,
+            )
+        finally:
+            samples = sampler.stop()
+            if drill is not None:
+                drill.stop()
+                pids_after = drill.pids_now()
+                tracker.begin("restore", variant)
+                restored = restore(engine, variant)
     finally:
-        samples = sampler.stop()
+        if drill is not None:
+            drill.close()
     if code != 0:
         raise ComparisonError(f"Locust failed against {variant} (exit {code}): {tail(log_path)}")
 
@@ -389,6 +427,11 @@ def measure_variant(
     if not users:
         users = [(float(t), scenario.planned_users(t)) for t in range(int(scenario.duration_s) + 1)]
     log_text = log_path.read_text(encoding="utf-8", errors="replace")
+    checked = None
+    if check_invariants:
+        tracker.begin("checks", variant)
+        checked = invariants.check(engine, variant, records, before)
+    events = drills.run_events(drill.applied(), fault_events, start_time=start_time, variant=variant) if drill else []
     return VariantRun(
         variant=variant,
         url=url,
@@ -407,6 +450,117 @@ def measure_variant(
             "log": log_path,
             "locust_csv": Path(f"{csv_prefix}_stats.csv"),
         },
+        events=events,
+        pids_before=dict(services),
+        pids_after=pids_after,
+        restored=restored,
+        api_replicas=api_replicas_of(engine) if variant == "distributed" else None,
+        invariants=checked,
+    )
+
+
+# -- fault drills ------------------------------------------------------------------------
+
+
+def api_replicas_of(engine) -> int | None:
+    try:
+        options = engine.options("distributed")
+    except Exception:  # an engine without options
+        return None
+    return getattr(options, "api", None)
+
+
+class FaultDrill:
+    """Applies the fault events of one run at their times, relative to the moment the run's stages start.
+
+    Locust writes that moment to ``requests.meta.json`` once it has read the catalogue; a thread
+    waits for the file and then starts the :class:`~loadtests.faults.FaultScheduler`. While the
+    drill runs, the CPU sampler is told the new pid of every service that restarts.
+    """
+
+    def __init__(self, engine, variant: str, events, meta_path: Path, log_path: Path, sampler: CpuSampler):
+        self.engine, self.variant, self.events = engine, variant, list(events)
+        self.meta_path, self.sampler = meta_path, sampler
+        self._log = open(log_path, "w", encoding="utf-8")  # closed by close()
+        self._lock = threading.Lock()
+        self.scheduler = faults.FaultScheduler(
+            engine, variant, self.events, api_replicas=api_replicas_of(engine) or 3, log=self.log
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def log(self, message: str) -> None:
+        with self._lock:
+            if not self._log.closed:
+                self._log.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+                self._log.flush()
+
+    def begin(self) -> None:
+        for target in (self._start_on_time, self._follow_pids):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _start_on_time(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                start_time = float(json.loads(self.meta_path.read_text(encoding="utf-8"))["start_time"])
+            except (OSError, ValueError, KeyError):
+                continue
+            self.log(f"run started at {start_time:.3f}; events: {', '.join(e.label for e in self.events)}")
+            self.scheduler.start(start_time)
+            return
+
+    def _follow_pids(self) -> None:
+        while not self._stop.wait(2.0):
+            for name, pid in self.pids_now().items():
+                if self.sampler.groups.get(name) != pid:
+                    self.sampler.watch(name, pid)
+
+    def pids_now(self) -> dict[str, int]:
+        try:
+            return {name: pid for name, pid in self.engine.pids(self.variant).items() if pid}
+        except Exception:  # supervisord busy or gone for a moment: try again later
+            return {}
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.scheduler.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def applied(self) -> list:
+        return list(self.scheduler.applied)
+
+    def close(self) -> None:
+        with self._lock:
+            self._log.close()
+
+
+def restore(engine, variant: str, timeout_s: float = 90.0) -> list[str]:
+    """Start every service of the variant that is not running, and wait until all are healthy again.
+
+    Returns the services that had to be started. Raises ComparisonError when they do not come back:
+    the next variant must not be measured beside a half-broken one.
+    """
+    try:
+        rows = [row for row in engine.status() if row.variant == variant]
+        stopped = [row.name for row in rows if row.state != "RUNNING" and row.name != "monolith"]
+        names = ["monolith"] if variant == "monolith" else [s.name for s in engine.topology(variant).services]
+        for name in names:
+            engine.start(name)
+    except Exception as exc:
+        raise ComparisonError(f"could not start the {variant} services again after the drill: {exc}") from exc
+    deadline = time.monotonic() + timeout_s
+    url = engine.entry_url(variant)
+    while time.monotonic() < deadline:
+        rows = [row for row in engine.status() if row.variant == variant]
+        if all(row.state == "RUNNING" and row.health == "healthy" for row in rows) and answers_ready(url):
+            return stopped
+        time.sleep(0.5)
+    unhealthy = [f"{row.name} ({row.state}, {row.health})" for row in rows if row.health != "healthy"]
+    raise ComparisonError(
+        f"the {variant} services did not all come back within {timeout_s:.0f} s after the drill: {', '.join(unhealthy)}"
     )
 
 
@@ -443,6 +597,8 @@ def cpu_caps_of(engine, variants: Sequence[str]) -> dict[str, str] | None:
             parts.append(f"{options.cpus:g} cores for the whole variant")
         if getattr(options, "node_cpus", None):
             parts.append(f"{options.node_cpus:g} cores per service")
+        if getattr(options, "api_cpus", None):
+            parts.append(f"{options.api_cpus:g} cores per API replica")
         caps[variant] = ", ".join(parts) or "uncapped"
     return caps if any(text != "uncapped" for text in caps.values()) else None
 
@@ -480,6 +636,8 @@ def run_comparison(
     warmup_s: float | None = None,
     reset: bool = True,
     cpu_caps: Mapping[str, str] | None = None,
+    fault: str | Sequence[faults.FaultEvent] | None = None,
+    check_invariants: bool = True,
 ) -> Path:
     """Measure each variant with the same scenario and write the report; returns the path of index.html.
 
@@ -489,12 +647,19 @@ def run_comparison(
     updates every second (default: a bar on stderr). ``cpu_caps`` describes per-variant CPU
     limits; by default they are read from the engine (``twinshop up --cpus``), and a run
     without limits is reported as uncapped.
-    Raises :class:`ComparisonError` when a variant does not start or a run produced no data.
+
+    ``fault`` (``"kill:api-1@30s,start:api-1@45s"`` or parsed events) is applied to each variant
+    during its measured run, times counted from the start of the run; afterwards every service
+    is started again. ``check_invariants`` checks the database after every run (accepted orders
+    all there, no negative stock, no key with two orders, stock adds up).
+    Raises :class:`ComparisonError` when a variant does not start or a run produced no data, and
+    :class:`InvariantViolation` (after writing the report) when an invariant does not hold.
     """
     from loadtests import report  # matplotlib is slow to import; the CLI's other commands never need it
 
     name, duration_s = resolve_scenario(scenario, quick, duration_s)
     plan_scenario = get_scenario(name, duration_s=duration_s, peak_users=peak_users)
+    fault_events = parse_faults(fault, plan_scenario.duration_s)
     if warmup_s is None:
         warmup_s = QUICK_WARMUP_S if quick or (duration_s and duration_s < 60) else WARMUP_S
     if not variants:
@@ -510,6 +675,8 @@ def run_comparison(
             ("reset", variant, 4.0 if reset else 0.0),
             ("warm-up", variant, warmup_s + 3.0 if warmup_s else 0.0),
             ("run", variant, plan_scenario.duration_s + 4.0),
+            ("restore", variant, 3.0 if fault_events else 0.0),
+            ("checks", variant, 1.0 if check_invariants else 0.0),
         ]
     plan.append(("report", "", 6.0))
 
@@ -529,6 +696,8 @@ def run_comparison(
                 reset=reset,
                 data_dir=out_dir / "data" / variant,
                 tracker=tracker,
+                fault_events=fault_events,
+                check_invariants=check_invariants,
             )
             runs.append(run)
             running_during[variant] = [v for v in VARIANTS if v != variant and answers_ready(engine.entry_url(v))]
@@ -543,6 +712,30 @@ def run_comparison(
             locust_version=locust_version(),
             load_generator_limit=LOAD_GENERATOR_LIMIT,
             others_running=running_during,
+            fault_spec=",".join(e.label for e in fault_events) or None,
         )
         index = report.write_report(out_dir, runs, fairness)
+    violations = [
+        f"{run.variant}: {text}" for run in runs if run.invariants is not None for text in run.invariants.violations()
+    ]
+    if violations:
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise InvariantViolation(f"invariant violated on {violations[0]}{more}; report: {index}", index)
     return index
+
+
+def parse_faults(fault: str | Sequence[faults.FaultEvent] | None, duration_s: float) -> list[faults.FaultEvent]:
+    """The fault events of a comparison, each inside the run (a one-line ComparisonError otherwise)."""
+    if not fault:
+        return []
+    try:
+        events = faults.parse(fault) if isinstance(fault, str) else sorted(fault, key=lambda e: e.at_s)
+    except faults.FaultSpecError as exc:
+        raise ComparisonError(f"--fault: {exc}") from exc
+    late = [e.label for e in events if e.at_s >= duration_s]
+    if late:
+        raise ComparisonError(
+            f"--fault: {', '.join(late)} would happen after the end of the {duration_s:g}-second run "
+            "(use --duration or an earlier time)"
+        )
+    return events

@@ -32,7 +32,7 @@ from locust.runners import MasterRunner  # noqa: E402
 from loadtests import recorder, users  # noqa: E402
 from loadtests.scenarios import SCENARIOS  # noqa: E402
 from loadtests.shapes import DEFAULT_SCENARIO, ScenarioShape, scenario_from_options  # noqa: E402, F401
-from loadtests.users import ApiClient, Browser, Searcher, Shopper  # noqa: E402, F401
+from loadtests.users import ApiClient, Browser, Recommender, Searcher, Shopper  # noqa: E402, F401
 
 log = logging.getLogger("twinshop.loadtest")
 
@@ -46,7 +46,8 @@ def add_twinshop_arguments(parser) -> None:
         choices=list(SCENARIOS),
         default=DEFAULT_SCENARIO,
         env_var="TWINSHOP_SCENARIO",
-        help="Load shape to run: quick (60 s), step (5 min), spike (4 min), soak (20 min), warmup",
+        help="Load shape to run: quick (60 s), step (5 min), spike (4 min), soak (20 min), warmup, "
+        "scaling (API clients asking for recommendations without pausing)",
     )
     parser.add_argument(
         "--scenario-duration",

@@ -21,6 +21,7 @@ import gevent
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests.checks import accepted_order_id
 from loadtests.stats import RAW_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class RawRequestRecorder:
                 headers.get("Server-Timing", "") or "",
                 short_error(exception),
                 (context or {}).get("user", ""),
+                accepted_order_id(request_type, status, headers) or "",
             ]
         )
         if len(self._rows) >= FLUSH_ROWS:

@@ -25,13 +25,25 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from loadtests import stats  # noqa: E402
+from loadtests import drills, stats  # noqa: E402
 from loadtests.cpu import MACHINE  # noqa: E402
 from loadtests.scenarios import Scenario, fmt_s  # noqa: E402
 from loadtests.stats import VariantRun  # noqa: E402
 
 VARIANT_COLOURS = {"monolith": "#0072B2", "distributed": "#E69F00"}  # blue / orange, colour-blind safe
 EXTRA_COLOURS = ("#009E73", "#CC79A7", "#D55E00", "#56B4E9")
+# Nodes on the "who served the traffic" charts: web replicas green, API replicas blue, the
+# standby vermilion (so its joining stands out), HAProxy's own errors grey, no answer red.
+WEB_COLOURS = ("#1B7837", "#5AAE61", "#A6DBA0", "#00441B", "#78C679", "#238443", "#C2E699", "#006837", "#41AB5D")
+API_COLOURS = ("#08519C", "#4292C6", "#9ECAE1", "#2171B5", "#6BAED6", "#084594", "#C6DBEF", "#3182BD", "#807DBA")
+NODE_COLOURS = {
+    "monolith": "#0072B2",
+    "api-standby": "#D55E00",
+    "lb": "#8C8C8C",
+    drills.ERROR: "#FB9A99",
+    drills.FAILED: "#E41A1C",
+}
+MARKER_COLOUR = "#333333"
 LOCUST = "locust"
 SIMILAR_PERCENT = 5.0  # differences smaller than this are reported as "about the same"
 LATENCY_FIELDS = ("p50", "p95", "p99", "mean_ms", "max_ms")
@@ -61,6 +73,7 @@ class Fairness:
     locust_version: str
     load_generator_limit: float = 90.0
     others_running: dict[str, list[str]] = field(default_factory=dict)
+    fault_spec: str | None = None  # `--fault` as given (normalised), None for a run without faults
 
 
 # -- analysis ----------------------------------------------------------------------------
@@ -85,6 +98,12 @@ class Analysis:
     served_by: dict[str, int]
     timing: dict[str, float]
     failures: list[tuple[str, str, int]]
+    # fault drills (empty without --fault)
+    events: list[drills.RunEvent] = field(default_factory=list)
+    impacts: list[drills.Impact] = field(default_factory=list)
+    outages: list[drills.Outage] = field(default_factory=list)
+    nodes: drills.NodeSeries | None = None
+    targets: list[drills.Target] = field(default_factory=list)
 
     @property
     def variant(self) -> str:
@@ -132,9 +151,11 @@ def analyse(run: VariantRun, *, load_generator_limit: float = 90.0) -> Analysis:
         LOCUST, {"mean": 0.0, "max": 0.0, "peak5": 0.0}
     )
     trustworthy = generator["peak5"] <= load_generator_limit and not run.locust_cpu_warning
+    series = stats.per_second(run.records, start=run.start_time, end=run.end_time, users=run.users)
+    impacts = drills.impacts(run.records, series, run.events, start=run.start_time, duration_s=run.duration_s)
     return Analysis(
         run=run,
-        series=stats.per_second(run.records, start=run.start_time, end=run.end_time, users=run.users),
+        series=series,
         window=window,
         window_note=note,
         steady=stats.summarize(steady_records, steady_s),
@@ -148,6 +169,17 @@ def analyse(run: VariantRun, *, load_generator_limit: float = 90.0) -> Analysis:
         served_by=stats.served_by_counts(steady_records),
         timing=stats.server_timing_means(steady_records),
         failures=stats.failure_reasons(whole_records),
+        events=list(run.events),
+        impacts=impacts,
+        outages=drills.outages(series),
+        nodes=drills.node_series(run.records, start=run.start_time, seconds=len(series)),
+        targets=drills.targets(
+            run.variant,
+            impacts,
+            api_replicas=run.api_replicas,
+            pids_before=run.pids_before,
+            pids_after=run.pids_after,
+        ),
     )
 
 
@@ -160,6 +192,7 @@ class Chart:
     title: str
     caption: str
     png: bytes
+    markers: list[dict] = field(default_factory=list)  # the event markers drawn on it
 
 
 CHARTS = (
@@ -208,8 +241,44 @@ def cpu_series(analysis: Analysis) -> tuple[list[float], list[float], list[float
     return st, [services[t] for t in st], gt, [generator[t] for t in gt]
 
 
+def draw_markers(ax, analyses: Sequence[Analysis], *, labels: bool = True) -> list[dict]:
+    """A dashed vertical line, in the variant's colour, where each fault event happened on each variant,
+    and the event's name once at the top. Returns what was drawn (for summary.json and the tests)."""
+    drawn: list[dict] = []
+    at_by_label: dict[str, list[float]] = {}
+    for i, analysis in enumerate(analyses):
+        for event in analysis.events:
+            if not event.happened:
+                continue
+            ax.axvline(event.applied_s, color=colour(analysis.variant, i), linestyle=(0, (5, 3)), linewidth=1.5)
+            at_by_label.setdefault(event.label, []).append(event.applied_s)
+            drawn.append({"variant": analysis.variant, "label": event.label, "t": round(event.applied_s, 3)})
+    if labels:
+        for label, times in at_by_label.items():
+            ax.text(
+                sum(times) / len(times),
+                0.98,
+                f" {label}",
+                transform=ax.get_xaxis_transform(),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=9,
+                color=MARKER_COLOUR,
+                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1},
+            )
+    return drawn
+
+
 def render_chart(slug: str, title: str, ylabel: str, analyses: Sequence[Analysis]) -> bytes:
     """One chart, both variants overlaid, steady state shaded; PNG bytes readable on a slide."""
+    png, _ = render_chart_with_markers(slug, title, ylabel, analyses)
+    return png
+
+
+def render_chart_with_markers(
+    slug: str, title: str, ylabel: str, analyses: Sequence[Analysis]
+) -> tuple[bytes, list[dict]]:
     fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
     for i, analysis in enumerate(analyses):
         c = colour(analysis.variant, i)
@@ -227,24 +296,103 @@ def render_chart(slug: str, title: str, ylabel: str, analyses: Sequence[Analysis
     ax.tick_params(labelsize=12)
     ax.set_ylim(bottom=0)
     ax.set_xlim(left=0)
+    markers = draw_markers(ax, analyses)
     ax.grid(True, alpha=0.3)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(fontsize=12, frameon=False, loc="best", title="shaded: steady state", title_fontsize=10)
+    legend_title = "shaded: steady state" + ("; dashed: fault events" if markers else "")
+    ax.legend(fontsize=12, frameon=False, loc="best", title=legend_title, title_fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
-    return buffer.getvalue()
+    return buffer.getvalue(), markers
+
+
+def node_colour(node: str) -> str:
+    if node in NODE_COLOURS:
+        return NODE_COLOURS[node]
+    number = node.rsplit("-", 1)[-1]
+    index = int(number) - 1 if number.isdigit() else 0
+    palette = WEB_COLOURS if node.startswith("web") else API_COLOURS
+    return palette[index % len(palette)]
+
+
+def render_nodes_chart(analysis: Analysis) -> tuple[bytes, list[dict]]:
+    """Stacked areas, one panel per tier: the successful requests each node served every second (from
+    X-Served-By), and a last panel with the failed requests: error answers, and no answer at all.
+
+    A page of the distributed variant counts once for its web node and once for each API node it called.
+    """
+    nodes = analysis.nodes or drills.NodeSeries(seconds=0)
+    tiers = nodes.tiers()
+    order = ("monolith", "web", "api")
+    panels = [(tier, tiers[tier]) for tier in order if tier in tiers]
+    panels += [(tier, names) for tier, names in tiers.items() if tier not in order]
+    panels.append(("failed", []))
+    titles = {"monolith": "the box (monolith)", "web": "web tier", "api": "API tier", "lb": "HAProxy itself"}
+    titles["failed"] = "failed requests"
+    xs = [t + 0.5 for t in range(nodes.seconds)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.2 + 2.3 * len(panels)), dpi=150, sharex=True, squeeze=False)
+    markers: list[dict] = []
+    for row, (tier, names) in enumerate(panels):
+        ax = axes[row][0]
+        values = [nodes.nodes[n] for n in names]
+        labels = list(names)
+        colours = [node_colour(n) for n in names]
+        if tier == "failed":
+            values = [nodes.errors, nodes.failed]
+            labels = [drills.ERROR, drills.FAILED]
+            colours = [NODE_COLOURS[drills.ERROR], NODE_COLOURS[drills.FAILED]]
+        if xs and values:
+            ax.stackplot(xs, values, labels=labels, colors=colours, alpha=0.9, linewidth=0)
+        ax.set_ylabel("requests/s", fontsize=11)
+        ax.set_title(titles.get(tier, tier), fontsize=12, loc="left")
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+        ax.set_xlim(0, max(1, nodes.seconds))
+        ax.grid(True, alpha=0.3)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        markers += draw_markers(ax, [analysis], labels=row == 0)
+        if labels:
+            ax.legend(fontsize=9, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"Who served the traffic — {analysis.variant}", fontsize=16, x=0.01, ha="left")
+    axes[-1][0].set_xlabel("seconds since the start of the run", fontsize=12)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue(), markers
+
+
+NODES_CAPTION = (
+    "Successful requests per second each node took part in (from the X-Served-By header), stacked; one panel "
+    "per tier. A node that dies leaves its band and the others widen to take its share; the api-standby band "
+    "(vermilion) appears only while every primary API replica is down. The last panel: failed requests, "
+    "answered with an error (light) or not answered at all (dark red)."
+)
 
 
 def make_charts(analyses: Sequence[Analysis], charts_dir: Path) -> list[Chart]:
     charts_dir.mkdir(parents=True, exist_ok=True)
     charts = []
     for slug, title, ylabel, caption in CHARTS:
-        png = render_chart(slug, title, ylabel, analyses)
+        png, markers = render_chart_with_markers(slug, title, ylabel, analyses)
         (charts_dir / f"{slug}.png").write_bytes(png)
-        charts.append(Chart(slug=slug, title=title, caption=caption, png=png))
+        charts.append(Chart(slug=slug, title=title, caption=caption, png=png, markers=markers))
+    for analysis in analyses:
+        slug = f"served_by_{analysis.variant}"
+        png, markers = render_nodes_chart(analysis)
+        (charts_dir / f"{slug}.png").write_bytes(png)
+        charts.append(
+            Chart(
+                slug=slug,
+                title=f"Who served the traffic — {analysis.variant}",
+                caption=NODES_CAPTION,
+                png=png,
+                markers=markers,
+            )
+        )
     return charts
 
 
@@ -343,7 +491,58 @@ def summary_sentences(analyses: Sequence[Analysis], fairness: Fairness) -> list[
             + "; ".join(f"{a.variant} {fmt_num(a.cpu_ms_per_request)} ms" for a in efficient)
             + " (all of a variant's processes together, steady state)."
         )
+    lines += fault_sentences(analyses, fairness)
+    lines += invariant_sentences(analyses)
     return lines
+
+
+def fault_sentences(analyses: Sequence[Analysis], fairness: Fairness) -> list[str]:
+    """The fault drill in words: what was done, what it cost each variant, how fast it recovered."""
+    if not fairness.fault_spec:
+        return []
+    lines = [
+        f"Fault drill {fairness.fault_spec}: the same events at the same times of each variant's run "
+        "(a node of the monolith is the whole box); dashed lines mark them on every chart."
+    ]
+    for a in analyses:
+        parts = []
+        for impact in a.impacts:
+            after = impact.after.availability
+            parts.append(
+                f"{impact.event.label}: {fmt_num(after, 1) if after is not None else '–'} % of the requests "
+                f"of the next {drills.AROUND_S:g} s succeeded, time to recover: {impact.recovery_text()}"
+            )
+        skipped = [e for e in a.events if not e.happened]
+        if skipped:
+            parts.append("; ".join(f"{e.label} {e.outcome}" for e in skipped))
+        downtime = sum(o.duration_s for o in a.outages)
+        lines.append(
+            f"{called(a.variant, capital=True)}: availability {fmt_num(a.whole.availability, 2)} % over the run, "
+            + (f"{downtime} s with under {drills.HEALTHY_PERCENT:g} % success; " if downtime else "")
+            + ("; ".join(parts) or "no event happened")
+            + "."
+        )
+    for target in (t for a in analyses for t in a.targets):
+        verdict = {True: "MET", False: "MISSED", None: "for comparison"}[target.met]
+        lines.append(f"Target — {target.name} — {target.variant}: {verdict}. {target.measured}.")
+    return lines
+
+
+def invariant_sentences(analyses: Sequence[Analysis]) -> list[str]:
+    checked = [a for a in analyses if a.run.invariants is not None]
+    if not checked:
+        return []
+    broken = [a for a in checked if not a.run.invariants.ok]
+    if not broken:
+        return [
+            "Invariants held on "
+            + " and ".join(called(a.variant) for a in checked)
+            + ": every order a client saw accepted is in the database once, no stock below zero, no "
+            "Idempotency-Key with two orders, no half order, and stock adds up."
+        ]
+    return [
+        f"INVARIANT VIOLATED on {called(a.variant)}: " + "; ".join(a.run.invariants.violations()) + "." for a in broken
+    ]
 
 
 def caveats(analyses: Sequence[Analysis], fairness: Fairness) -> list[str]:
@@ -379,6 +578,11 @@ def caveats(analyses: Sequence[Analysis], fairness: Fairness) -> list[str]:
         notes.append(
             "Other programs were busy on this machine during the runs (" + "; ".join(busy) + "): "
             "they took CPU from the shop, so repeat the comparison on a quiet machine before drawing conclusions."
+        )
+    if fairness.fault_spec:
+        notes.append(
+            "This was a fault drill: the steady-state figures include the faults (a dead node's failed requests "
+            "count too). Read the fault drill section for availability and recovery around each event."
         )
     notes.append(
         "One run of each variant, one after the other, on one machine: the numbers vary from run to run. "
@@ -564,6 +768,14 @@ def fairness_box(analyses: Sequence[Analysis], fairness: Fairness) -> str:
         f"peak {s.peak_users} users, same seed ({fairness.seed}) so each user makes the same choices.",
         f"Same warm-up: {fairness.warmup_s:g} s of read-only load before each run (not measured).",
         f"CPU budget: {esc(caps)}.",
+        *(
+            [
+                f"Same faults: <b>{esc(fairness.fault_spec)}</b>, at the same seconds of each run (see the fault "
+                "drill section)."
+            ]
+            if fairness.fault_spec
+            else []
+        ),
         "Load generator CPU (peak 5-second average, limit "
         f"{fairness.load_generator_limit:.0f} % of a core): "
         + "; ".join(
@@ -587,6 +799,130 @@ def fairness_box(analyses: Sequence[Analysis], fairness: Fairness) -> str:
     return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
 
 
+def fmt_avail(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} %"
+
+
+def fault_section(analyses: Sequence[Analysis], fairness: Fairness) -> str:
+    """Events, availability around them, time to recover, outages and targets (only for a fault run)."""
+    if not fairness.fault_spec:
+        return ""
+    event_rows = [
+        [
+            a.variant,
+            e.label,
+            fmt_s(e.planned_s),
+            "–" if e.applied_s is None else f"{e.applied_s:.1f} s",
+            e.outcome,
+        ]
+        for a in analyses
+        for e in a.events
+    ]
+    availability_rows = []
+    for a in analyses:
+        availability_rows.append(
+            [a.variant, "whole run", "", "", fmt_avail(a.whole.availability), f"{a.whole.failures:,}", ""]
+        )
+        for i in a.impacts:
+            availability_rows.append(
+                [
+                    a.variant,
+                    i.event.label,
+                    fmt_avail(i.before.availability),
+                    fmt_avail(i.after.availability),
+                    f"{fmt_avail(i.until_next.availability)} (to {i.next_label or 'the end'})",
+                    f"{i.until_next.failures:,}",
+                    i.recovery_text(),
+                ]
+            )
+    outage_rows = [
+        [a.variant, f"{o.from_s} s", f"{o.to_s} s", f"{o.duration_s} s", f"{o.failures:,}"]
+        for a in analyses
+        for o in a.outages
+    ]
+    target_rows = [
+        [t.name, t.variant, {True: "met", False: "MISSED", None: "(for comparison)"}[t.met], t.measured]
+        for a in analyses
+        for t in a.targets
+    ]
+    restored = "; ".join(
+        f"{a.variant}: {', '.join(a.run.restored) if a.run.restored else 'nothing was left stopped'}" for a in analyses
+    )
+    return f"""<section id="faults"><h2>Fault drill: {esc(fairness.fault_spec)}</h2>
+<p>Each event was applied at the same time of each variant's measured run (seconds since its start), where it
+makes sense: a node of the monolith is the whole box, so killing any application node there stops the whole shop,
+and <code>db</code> is the box's own MariaDB. Dashed vertical lines mark the events on every chart, in the colour
+of the variant they hit. After each run every stopped service was started again before anything else ran
+({esc(restored)}).</p>
+<h3>Events</h3>
+{table(["variant", "event", "planned", "applied at", "what was done"], event_rows, left=5)}
+<h3>Availability around each event</h3>
+<p>Availability = the share of requests that succeeded (by the second they finished). A second is healthy when at
+least {drills.HEALTHY_PERCENT:g} % of its requests succeeded; <b>time to recover</b> runs from the event to the
+first of {drills.RECOVERY_RUN_S} healthy seconds in a row after the first unhealthy one (one-second
+resolution).</p>
+{
+        table(
+            [
+                "variant",
+                "event",
+                f"{drills.AROUND_S:g} s before",
+                f"{drills.AROUND_S:g} s after",
+                "until the next event",
+                "failed requests (until the next event)",
+                "time to recover",
+            ],
+            availability_rows,
+            left=2,
+        )
+    }
+<h3>Outages (seconds under {drills.HEALTHY_PERCENT:g} % success)</h3>
+{
+        table(["variant", "from", "to", "duration", "failed requests"], outage_rows)
+        if outage_rows
+        else "<p>None: every second had at least " + f"{drills.HEALTHY_PERCENT:g} % successful requests.</p>"
+    }
+<h3>Targets</h3>
+{
+        table(["target", "variant", "verdict", "measured"], target_rows, left=4)
+        if target_rows
+        else "<p>No target of the course applies to these events (targets exist for killing one API replica, "
+        "restarting the database and crashing the monolith).</p>"
+    }
+</section>"""
+
+
+def invariants_section(analyses: Sequence[Analysis]) -> str:
+    checked = [a for a in analyses if a.run.invariants is not None]
+    if not checked:
+        return "<p>The invariants were not checked for this run.</p>"
+    rows, notes = [], []
+    for a in checked:
+        inv = a.run.invariants
+        if inv.error:
+            rows.append([a.variant, "could not check", "VIOLATED", inv.error])
+        for c in inv.checks:
+            rows.append([a.variant, c.name, "ok" if c.ok else "VIOLATED", c.detail])
+        notes += [f"{a.variant}: {n}" for n in inv.notes]
+    note_html = "".join(f"<li>{esc(n)}</li>" for n in notes)
+    return (
+        "<p>Checked with SQL in each variant's database after its run (and after every stopped service was "
+        "started again), against the order ids the clients saw accepted (201 from the API, 303 from the "
+        "checkout; column <code>order_id</code> of the raw CSV). A violation makes <code>twinshop compare</code> "
+        "exit non-zero.</p>"
+        + table(["variant", "invariant", "verdict", "detail"], rows, left=4)
+        + (f"<ul>{note_html}</ul>" if note_html else "")
+    )
+
+
+def figure_html(c: Chart) -> str:
+    return (
+        f'<figure id="chart-{c.slug}"><img alt="{esc(c.title)}" src="data:image/png;base64,'
+        f'{base64.b64encode(c.png).decode("ascii")}"><figcaption>{esc(c.caption)} '
+        f"(also <code>charts/{c.slug}.png</code>)</figcaption></figure>"
+    )
+
+
 def render_html(analyses: Sequence[Analysis], fairness: Fairness, charts: Sequence[Chart], created: str) -> str:
     trust = all(a.trustworthy for a in analyses)
     names = " vs ".join(a.variant for a in analyses)
@@ -600,12 +936,9 @@ def render_html(analyses: Sequence[Analysis], fairness: Fairness, charts: Sequen
         else '<div class="box warn"><b>This run is not trustworthy:</b> the load generator was short of CPU '
         "(see the fairness box). Its latencies include its own delays.</div>"
     )
-    figures = "".join(
-        f'<figure id="chart-{c.slug}"><img alt="{esc(c.title)}" src="data:image/png;base64,'
-        f'{base64.b64encode(c.png).decode("ascii")}"><figcaption>{esc(c.caption)} '
-        f"(also <code>charts/{c.slug}.png</code>)</figcaption></figure>"
-        for c in charts
-    )
+    time_slugs = {slug for slug, *_ in CHARTS}
+    figures = "".join(figure_html(c) for c in charts if c.slug in time_slugs)
+    node_figures = "".join(figure_html(c) for c in charts if c.slug not in time_slugs)
     summary = "".join(f"<li>{esc(line)}</li>" for line in summary_sentences(analyses, fairness))
     notes = "".join(f"<li>{esc(line)}</li>" for line in caveats(analyses, fairness))
     data_links = "".join(
@@ -632,6 +965,7 @@ Generated {esc(created)}.</p>
 <h3>Caveats</h3><ul>{notes}</ul></section>
 <section class="box fair" id="fairness"><h2 style="margin-top:0">Fairness: what was the same</h2>
 {fairness_box(analyses, fairness)}</section>
+{fault_section(analyses, fairness)}
 <h2>Steady state</h2>
 {summary_table(analyses)}
 <h2>Over time</h2>
@@ -645,9 +979,13 @@ Generated {esc(created)}.</p>
 <h2>CPU per process (steady state, % of one core)</h2>
 {cpu_table(analyses)}
 <h2>Which node served the requests</h2>
+{node_figures}
+<p>Steady state, per node:</p>
 {served_by_table(analyses)}
 <h2>Failures</h2>
 {failures_section(analyses)}
+<h2 id="invariants">Invariants</h2>
+{invariants_section(analyses)}
 <h2>Raw data</h2>
 <ul>{data_links}
 <li><a href="data/per_second.csv">data/per_second.csv</a> — the per-second series of every variant</li>
@@ -681,7 +1019,7 @@ def write_cpu_csv(path: Path, analyses: Sequence[Analysis]) -> None:
                 writer.writerow([a.variant, f"{t:.2f}", label, f"{value:.1f}"])
 
 
-def summary_json(analyses: Sequence[Analysis], fairness: Fairness, created: str) -> dict:
+def summary_json(analyses: Sequence[Analysis], fairness: Fairness, created: str, charts: Sequence[Chart] = ()) -> dict:
     def endpoint(row: stats.EndpointRow) -> dict:
         return {"method": row.method, "name": row.name, **row.summary.as_dict()}
 
@@ -703,6 +1041,18 @@ def summary_json(analyses: Sequence[Analysis], fairness: Fairness, created: str)
             "server_timing_ms": a.timing,
             "failures": [{"name": n, "error": e, "count": c} for n, e, c in a.failures],
             "startup_s": a.run.startup_s,
+            "events": [e.as_dict() for e in a.events],
+            "impacts": [i.as_dict() for i in a.impacts],
+            "outages": [o.as_dict() for o in a.outages],
+            "targets": [t.as_dict() for t in a.targets],
+            "pids_before": a.run.pids_before,
+            "pids_after": a.run.pids_after,
+            "restored": a.run.restored,
+            "api_replicas": a.run.api_replicas,
+            "nodes_first_seen_s": {
+                node: drills.first_seen(a.nodes, node) for node in (a.nodes.nodes if a.nodes else {})
+            },
+            "invariants": a.run.invariants.as_dict() if a.run.invariants is not None else None,
         }
         for a in analyses
     }
@@ -732,6 +1082,9 @@ def summary_json(analyses: Sequence[Analysis], fairness: Fairness, created: str)
             "load_generator_limit_percent": fairness.load_generator_limit,
             "others_running": fairness.others_running,
         },
+        "faults": fairness.fault_spec,
+        "invariants_ok": all(a.run.invariants.ok for a in analyses if a.run.invariants is not None),
+        "charts": {c.slug: {"file": f"charts/{c.slug}.png", "markers": c.markers} for c in charts},
         "trustworthy": all(a.trustworthy for a in analyses),
         "summary": summary_sentences(analyses, fairness),
         "caveats": caveats(analyses, fairness),
@@ -755,7 +1108,7 @@ def write_report(out_dir: Path, runs: Sequence[VariantRun], fairness: Fairness) 
     write_series_csv(out_dir / "data" / "per_second.csv", analyses)
     write_cpu_csv(out_dir / "data" / "cpu.csv", analyses)
     (out_dir / "summary.json").write_text(
-        json.dumps(summary_json(analyses, fairness, created), indent=2, default=str), encoding="utf-8"
+        json.dumps(summary_json(analyses, fairness, created, charts), indent=2, default=str), encoding="utf-8"
     )
     index = out_dir / "index.html"
     index.write_text(render_html(analyses, fairness, charts, created), encoding="utf-8")

@@ -32,6 +32,7 @@ class Scenario:
     stages: tuple[Stage, ...]
     steady_users: int
     settle_s: float
+    user_classes: tuple[str, ...] = ()  # who runs it (class names); empty: every class but the scenario-only ones
 
     @property
     def duration_s(self) -> float:
@@ -154,8 +155,21 @@ WARMUP = Scenario(
     settle_s=1,
 )
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (QUICK, STEP, SPIKE, SOAK, WARMUP)}
-"""Every scenario by name; `warmup` is used by the harness before each measured run."""
+SCALING = Scenario(
+    name="scaling",
+    summary=(
+        "24 API clients asking for recommendations without pausing (ramp 2 s, hold to 60 s): "
+        "the API tier saturated, for `twinshop compare --scenario scaling`."
+    ),
+    stages=(Stage(60, 24, 12.0),),
+    steady_users=24,
+    settle_s=4,
+    user_classes=("Recommender",),
+)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (QUICK, STEP, SPIKE, SOAK, WARMUP, SCALING)}
+"""Every scenario by name; `warmup` is used by the harness before each measured run, `scaling` by
+`twinshop compare --scenario scaling` (one short run per variant and step)."""
 
 MEASURED_SCENARIOS = ("quick", "step", "spike", "soak")
 """The scenarios a person picks for a comparison (the CLI's `--scenario` choices)."""

@@ -39,8 +39,21 @@ class StagesShape(LoadTestShape):
         options = self.runner.environment.parsed_options if self.runner else None
         return scenario_from_options(options, default=self.scenario)
 
-    def tick(self) -> tuple[int, float] | None:
-        return self.current_scenario().tick(self.get_run_time())
+    def tick(self) -> tuple[int, float, list] | None:
+        scenario = self.current_scenario()
+        step = scenario.tick(self.get_run_time())
+        if step is None:
+            return None
+        return (*step, self.user_classes(scenario))
+
+    def user_classes(self, scenario: Scenario) -> list | None:
+        """The classes this scenario runs: its own list, or every class but the scenario-only ones."""
+        available = list(self.runner.environment.user_classes) if self.runner else []
+        if scenario.user_classes:
+            chosen = [c for c in available if c.__name__ in scenario.user_classes]
+        else:
+            chosen = [c for c in available if not getattr(c, "scenario_only", False)]
+        return chosen or None  # None: whatever the environment runs (e.g. only a scenario-only class was picked)
 
 
 class QuickShape(StagesShape):

@@ -34,8 +34,13 @@ RAW_COLUMNS = (
     "server_timing",
     "error",
     "user",
+    "order_id",
 )
-"""Columns of the raw requests CSV: one row per request, written by :mod:`loadtests.recorder`."""
+"""Columns of the raw requests CSV: one row per request, written by :mod:`loadtests.recorder`.
+
+``order_id`` is filled for an order the shop accepted (a 201 from ``POST /api/orders`` or the
+303 of ``POST /checkout``), from the ``Location`` header: the invariant checks look for it in
+the database after the run."""
 
 PERCENTILES = (50, 95, 99)
 
@@ -54,6 +59,7 @@ class RequestRecord:
     server_timing: str = ""  # the Server-Timing header
     error: str = ""
     user: str = ""  # which simulated user sent it, e.g. Browser-0-3 (class, worker, number)
+    order_id: int | None = None  # the order the shop accepted with this request (201 / 303 to /orders/<id>)
 
     @property
     def finished(self) -> float:
@@ -90,6 +96,7 @@ def read_raw_csv(path: Path) -> list[RequestRecord]:
                             server_timing=row.get("server_timing") or "",
                             error=row.get("error") or "",
                             user=row.get("user") or "",
+                            order_id=int(row["order_id"]) if row.get("order_id") else None,
                         )
                     )
                 except (KeyError, TypeError, ValueError):
@@ -110,6 +117,7 @@ def raw_row(record: RequestRecord) -> list:
         record.server_timing,
         record.error,
         record.user,
+        "" if record.order_id is None else record.order_id,
     ]
 
 
@@ -479,6 +487,13 @@ class VariantRun:
     startup_s: float | None = None  # None: it was already running
     locust_cpu_warning: bool = False
     files: dict[str, Path] = field(default_factory=dict)
+    # Fault drills (`twinshop compare --fault ...`): what was done during the run, and after it.
+    events: list = field(default_factory=list)  # loadtests.drills.RunEvent, in time order
+    pids_before: dict[str, int] = field(default_factory=dict)  # service -> pid when the run started
+    pids_after: dict[str, int] = field(default_factory=dict)  # ... when it ended (before anything was restarted)
+    restored: list[str] = field(default_factory=list)  # services started again after the run
+    api_replicas: int | None = None  # primary API replicas of the distributed variant during the run
+    invariants: object | None = None  # loadtests.invariants.Invariants, checked after the run
 
     @property
     def duration_s(self) -> float:

@@ -534,3 +534,66 @@ class ApiClient(ShopUser):
             data = self.json_or_fail(resp, expected=(201, 200))
             if data is not None and data.get("id") != order_id:
                 resp.failure(f"replaying key {key} gave order {data.get('id')!r}, not the first order {order_id}")
+
+
+# -- the scaling lab's workload: API-bound, CPU-heavy ------------------------------------------
+
+RECOMMENDATIONS = 5  # similar products asked for per call (?limit=)
+
+
+class RecommenderTasks(SeededTasks):
+    @tag("api", "read", "recommend")
+    @task(9)
+    def recommendations(self) -> None:
+        """Similar products of a random product: ~15 ms of pure CPU in the API tier, never cached."""
+        user = self.user
+        product_id = user.any_product()
+        url = f"/api/products/{product_id}/recommendations?limit={RECOMMENDATIONS}"
+        with user.client.get(url, name="/api/products/[id]/recommendations", catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"status {resp.status_code}")
+                return
+            try:
+                body = resp.json()
+            except (ValueError, TypeError):
+                resp.failure("the body is not JSON")
+                return
+            items = body.get("items") if isinstance(body, dict) else None
+            if body.get("product_id") != product_id or not isinstance(items, list) or len(items) != RECOMMENDATIONS:
+                resp.failure(f"product {product_id}: wrong product_id or not {RECOMMENDATIONS} recommendations")
+            elif any(item.get("id") == product_id for item in items):
+                resp.failure(f"product {product_id} is recommended to itself")
+
+    @tag("api", "read")
+    @task(1)
+    def get_product(self) -> None:
+        user = self.user
+        product_id = user.any_product()
+        with user.client.get(f"/api/products/{product_id}", name="/api/products/[id]", catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"status {resp.status_code}")
+                return
+            try:
+                body = resp.json()
+            except (ValueError, TypeError):
+                resp.failure("the body is not JSON")
+                return
+            if not isinstance(body, dict) or body.get("id") != product_id:
+                resp.failure(f"product {product_id}: wrong id")
+
+
+class Recommender(ShopUser):
+    """The scaling lab's client: asks for recommendations (9 in 10 calls) and products, without pausing.
+
+    Only the ``scaling`` scenario runs it (``scenario_only``): the other scenarios keep their
+    mix of browsers, searchers, shoppers and API clients. No think time: each user sends its
+    next request as soon as the previous one is answered, so enough of them saturate the
+    API tier and the throughput measured is the variant's capacity.
+    """
+
+    weight = 1
+    scenario_only = True
+    tasks = [RecommenderTasks]
+
+    def wait_time(self) -> float:
+        return 0.0

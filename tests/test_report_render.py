@@ -148,7 +148,7 @@ def test_charts_render_in_headless_chromium_without_console_errors(built_report:
             summary = page.inner_text("#summary")
         finally:
             browser.close()
-    assert len(images) == len(report.CHARTS)
+    assert len(images) == len(report.CHARTS) + 2  # the time charts, then who served the traffic per variant
     for image in images:
         assert image["done"] and image["w"] > 0 and image["h"] > 0 and image["box"] > 0, image
     assert "monolith vs distributed" in title

@@ -104,11 +104,36 @@ def apply_cpu_budget(engine: Engine, cpus: float | None) -> None:
 
 
 def cmd_compare(engine: Engine, args: argparse.Namespace) -> None:
+    from loadtests import faults
     from loadtests.compare import ComparisonError, run_comparison
 
+    fault = getattr(args, "fault", None)  # `twinshop demo` reuses this command without the option
+    if args.scenario == "scaling":
+        if fault:
+            raise EngineError("--fault and --scenario scaling do not go together: run them one after the other")
+        if args.cpus is not None or args.uncapped:
+            raise EngineError("--scenario scaling sets its own CPU budget per step (n x 0.4 CPU): drop --cpus")
+        from loadtests.scaling import run_scaling
+
+        try:
+            index = run_scaling(engine, quick=args.quick, out_dir=args.out, duration_s=args.duration, users=args.users)
+        except ComparisonError as exc:
+            raise EngineError(str(exc)) from exc
+        print(f"report: {index}")
+        return
+    try:
+        events = faults.parse(fault) if fault else []
+    except faults.FaultSpecError as exc:
+        raise EngineError(f"--fault: {exc}") from exc
     cpus = None if args.uncapped else (args.cpus or default_cpu_budget())
     try:
         apply_cpu_budget(engine, cpus)
+        if any(e.action == "kill-all-primaries" for e in events):
+            options = engine.options("distributed")
+            if options is not None and not options.standby:
+                print("restarting distributed with --standby (kill-all-primaries needs it) ...", file=sys.stderr)
+                engine.down("distributed")
+                engine.up("distributed", cpus=cpus, web=options.web, api=options.api, standby=True)
         index = run_comparison(
             engine,
             scenario=args.scenario,
@@ -116,6 +141,7 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> None:
             out_dir=args.out,
             duration_s=args.duration,
             peak_users=args.users,
+            fault=events or None,
         )
     except ComparisonError as exc:
         raise EngineError(str(exc)) from exc
@@ -201,7 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="run the same Locust scenario against both variants; write the report")
     compare.add_argument("--quick", action="store_true", help="a whole comparison in about 3 minutes")
-    compare.add_argument("--scenario", help="quick, step, spike or soak (default: step; quick with --quick)")
+    compare.add_argument(
+        "--scenario",
+        help="quick, step, spike or soak (default: step; quick with --quick); scaling: workers vs API replicas "
+        "at 1, 2, 4 under the same CPU budget",
+    )
+    compare.add_argument(
+        "--fault",
+        metavar="EVENTS",
+        help="fault drill during each run, e.g. kill:api-1@30s,start:api-1@45s | kill:db@30s,start:db@45s | "
+        "crash:monolith@30s | kill-all-primaries:api@30s",
+    )
     compare.add_argument("--out", type=Path, help="report folder (default: reports/<timestamp>/)")
     compare.add_argument("--duration", type=float, help="seconds of measured load per variant (stretches the shape)")
     compare.add_argument("--users", type=int, help="peak number of simulated users")

@@ -1,0 +1,492 @@
+"""Fault drills, digested: availability around each event, time to recover, outages, who served traffic.
+
+Pure functions on the raw per-request records of one run (:mod:`loadtests.stats`) and the
+events applied during it (:mod:`loadtests.faults`), so every figure of the report's fault
+section can be checked by hand. Conventions, on top of those of :mod:`loadtests.stats`:
+
+* A second is **healthy** when requests finished in it and at least ``HEALTHY_PERCENT`` (99 %)
+  of them succeeded; a second in which no request finished while users were running is not
+  healthy (everything hung or was refused before an answer).
+* **Time to recover** from an event: from the event to the first second after which requests
+  succeed again — the start of the first run of ``RECOVERY_RUN_S`` (3) healthy seconds after
+  the first unhealthy second at or after the event. An event after which no second is
+  unhealthy had no visible impact (0 s). An event whose window (until the next event of the
+  run, or the end) holds no such run is "not recovered" within it. Resolution: one second.
+* An **outage** is a stretch of unhealthy seconds; stretches separated by fewer than
+  ``RECOVERY_RUN_S`` healthy seconds are one outage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from loadtests import stats
+from loadtests.stats import RequestRecord
+
+HEALTHY_PERCENT = 99.0
+RECOVERY_RUN_S = 3
+AROUND_S = 10.0  # the windows before / after each event
+LOSS_TARGET_PERCENT = 0.5  # killing 1 of 3 API replicas may cost at most this share of the requests
+FAILED = "no answer"  # failed requests that got no HTTP answer (refused, reset, timed out)
+ERROR = "error answer"  # failed requests that got an answer: an error status, or a wrong page
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """A fault event as it happened (or not) during one variant's run; times in seconds since its start."""
+
+    label: str  # as typed: kill:api-1@30s
+    action: str  # kill | start | crash
+    target: str
+    planned_s: float
+    applied_s: float | None  # None: not applied (skipped, failed, or after the end)
+    services: tuple[str, ...] = ()
+    skipped: str | None = None
+    error: str | None = None
+
+    @property
+    def happened(self) -> bool:
+        return self.applied_s is not None and not self.skipped and not self.error
+
+    @property
+    def outcome(self) -> str:
+        if self.skipped:
+            return f"skipped: {self.skipped}"
+        if self.error:
+            return f"failed: {self.error}"
+        if self.applied_s is None:
+            return "not applied"
+        return f"{self.action} {', '.join(self.services)}"
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "action": self.action,
+            "target": self.target,
+            "planned_s": self.planned_s,
+            "applied_s": self.applied_s,
+            "services": list(self.services),
+            "skipped": self.skipped,
+            "error": self.error,
+            "outcome": self.outcome,
+        }
+
+
+def run_events(applied: Sequence, planned: Sequence, *, start_time: float, variant: str) -> list[RunEvent]:
+    """RunEvents from the scheduler's AppliedEvents, plus the planned events it never reached."""
+    result: list[RunEvent] = []
+    seen = set()
+    for item in applied:
+        event = item.event
+        seen.add((event.action, event.target, event.at_s))
+        result.append(
+            RunEvent(
+                label=event.label,
+                action=item.action,
+                target=event.target,
+                planned_s=event.at_s,
+                applied_s=None if item.applied_at is None else item.applied_at - start_time,
+                services=tuple(item.services),
+                skipped=item.skipped,
+                error=item.error,
+            )
+        )
+    for event in planned:
+        if (event.action, event.target, event.at_s) not in seen:
+            result.append(
+                RunEvent(
+                    label=event.label,
+                    action=event.action.split("-")[0],
+                    target=event.target,
+                    planned_s=event.at_s,
+                    applied_s=None,
+                    skipped=f"the {variant} run ended before {event.at_s:g} s",
+                )
+            )
+    return sorted(result, key=lambda e: e.planned_s)
+
+
+# -- second by second ------------------------------------------------------------------------
+
+
+def healthy(second: stats.Second) -> bool:
+    if second.requests == 0:
+        return False
+    return 100.0 * (second.requests - second.failures) / second.requests >= HEALTHY_PERCENT
+
+
+def health_by_second(series: Sequence[stats.Second], *, users_known: bool = True) -> list[bool | None]:
+    """True/False per second; None for an empty second while no user ran (nothing to judge)."""
+    result: list[bool | None] = []
+    for second in series:
+        if second.requests == 0 and users_known and not second.users:
+            result.append(None)
+        else:
+            result.append(healthy(second))
+    return result
+
+
+def first_recovery(health: Sequence[bool | None], begin: int, end: int) -> int | None:
+    """The first second r in [begin, end) that starts RECOVERY_RUN_S healthy seconds in a row.
+
+    The run may reach past ``end``; seconds without users (None) neither count nor break it.
+    """
+    run_start, run = None, 0
+    for t in range(begin, len(health)):
+        if health[t] is None:
+            continue
+        if health[t] is False:
+            run_start, run = None, 0
+            continue
+        if run_start is None:
+            if t >= end:
+                return None
+            run_start = t
+        run += 1
+        if run >= RECOVERY_RUN_S:
+            return run_start
+    return None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Requests that finished in [from_s, to_s) seconds after the start."""
+
+    from_s: float
+    to_s: float
+    requests: int
+    failures: int
+
+    @property
+    def availability(self) -> float | None:
+        return None if not self.requests else 100.0 * (self.requests - self.failures) / self.requests
+
+    def as_dict(self) -> dict:
+        return {
+            "from_s": self.from_s,
+            "to_s": self.to_s,
+            "requests": self.requests,
+            "failures": self.failures,
+            "availability": self.availability,
+        }
+
+
+def window(records: Sequence[RequestRecord], *, start: float, from_s: float, to_s: float) -> Window:
+    inside = stats.in_window(records, start=start, window=(from_s, to_s))
+    return Window(from_s, to_s, len(inside), sum(1 for r in inside if not r.success))
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What one applied event did to the traffic of its variant."""
+
+    event: RunEvent
+    before: Window  # AROUND_S before the event
+    after: Window  # AROUND_S after it
+    until_next: Window  # from the event to the next applied event (or the end)
+    next_label: str | None  # the event that closes the window (None: the end of the run)
+    first_unhealthy_s: float | None  # seconds since the start; None: no unhealthy second
+    recovery_s: float | None  # seconds from the event; None: not recovered within the window
+    unhealthy_seconds: int
+    failing_from_s: float | None = None  # first / last failed request (finish, seconds since the start)
+    failing_to_s: float | None = None  # ... between the event and the recovery (or the window's end)
+
+    @property
+    def failing_span_s(self) -> float | None:
+        if self.failing_from_s is None or self.failing_to_s is None:
+            return None
+        return self.failing_to_s - self.failing_from_s
+
+    @property
+    def impact(self) -> bool:
+        return self.first_unhealthy_s is not None
+
+    @property
+    def recovered(self) -> bool:
+        return self.recovery_s is not None
+
+    def recovery_text(self) -> str:
+        if not self.impact:
+            return "no visible impact"
+        if self.recovery_s is None:
+            until = self.next_label or "the end of the run"
+            return f"not recovered before {until}"
+        return f"{self.recovery_s:.0f} s"
+
+    def as_dict(self) -> dict:
+        return {
+            "event": self.event.as_dict(),
+            "before": self.before.as_dict(),
+            "after": self.after.as_dict(),
+            "until_next": self.until_next.as_dict(),
+            "next_event": self.next_label,
+            "first_unhealthy_s": self.first_unhealthy_s,
+            "recovery_s": self.recovery_s,
+            "recovered": self.recovered,
+            "impact": self.impact,
+            "unhealthy_seconds": self.unhealthy_seconds,
+            "recovery": self.recovery_text(),
+            "failing_from_s": self.failing_from_s,
+            "failing_to_s": self.failing_to_s,
+        }
+
+
+def impacts(
+    records: Sequence[RequestRecord],
+    series: Sequence[stats.Second],
+    events: Sequence[RunEvent],
+    *,
+    start: float,
+    duration_s: float,
+) -> list[Impact]:
+    """The impact of every event that happened, in time order."""
+    happened = sorted((e for e in events if e.happened), key=lambda e: e.applied_s)
+    health = health_by_second(series, users_known=any(s.users is not None for s in series))
+    result = []
+    for i, event in enumerate(happened):
+        at = float(event.applied_s)
+        nxt = happened[i + 1] if i + 1 < len(happened) else None
+        end = float(nxt.applied_s) if nxt else duration_s
+        begin_second = max(0, math.floor(at))
+        end_second = min(len(health), max(begin_second + 1, math.ceil(end)))
+        unhealthy = [t for t in range(begin_second, end_second) if health[t] is False]
+        first = unhealthy[0] if unhealthy else None
+        recovery = None
+        if first is None:
+            recovery = 0.0
+        else:
+            # A recovery must start before the next event (whose own second belongs to it), or the run ends.
+            limit = math.floor(end) if nxt else len(health)
+            r = first_recovery(health, first, limit)
+            if r is not None:
+                recovery = max(0.0, r - at)
+        stop = end if recovery is None or first is None else max(at, at + recovery)
+        failing = (
+            [r.finished - start for r in records if not r.success and at <= r.finished - start < stop]
+            if first is not None
+            else []
+        )
+        result.append(
+            Impact(
+                event=event,
+                before=window(records, start=start, from_s=max(0.0, at - AROUND_S), to_s=at),
+                after=window(records, start=start, from_s=at, to_s=min(duration_s, at + AROUND_S)),
+                until_next=window(records, start=start, from_s=at, to_s=end),
+                next_label=nxt.label if nxt else None,
+                first_unhealthy_s=None if first is None else float(first),
+                recovery_s=recovery,
+                unhealthy_seconds=len(unhealthy),
+                failing_from_s=min(failing) if failing else None,
+                failing_to_s=max(failing) if failing else None,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Outage:
+    from_s: int
+    to_s: int  # exclusive: the first healthy second after it
+    failures: int
+
+    @property
+    def duration_s(self) -> int:
+        return self.to_s - self.from_s
+
+    def as_dict(self) -> dict:
+        return {"from_s": self.from_s, "to_s": self.to_s, "duration_s": self.duration_s, "failures": self.failures}
+
+
+def outages(series: Sequence[stats.Second]) -> list[Outage]:
+    """Stretches of unhealthy seconds (merged across gaps shorter than RECOVERY_RUN_S healthy seconds)."""
+    health = health_by_second(series, users_known=any(s.users is not None for s in series))
+    spans: list[list[int]] = []
+    for t, ok in enumerate(health):
+        if ok is False:
+            if spans and t - spans[-1][1] < RECOVERY_RUN_S:
+                spans[-1][1] = t + 1
+            else:
+                spans.append([t, t + 1])
+    return [Outage(a, b, sum(series[t].failures for t in range(a, b))) for a, b in spans]
+
+
+# -- which nodes served the traffic --------------------------------------------------------------
+
+
+def node_tier(node: str) -> str:
+    """web-2 -> web, api-standby -> api, monolith -> monolith, lb -> lb."""
+    if node.startswith("web"):
+        return "web"
+    if node.startswith("api"):
+        return "api"
+    return node
+
+
+def node_sort_key(node: str) -> tuple:
+    tier_order = {"monolith": 0, "web": 1, "api": 2, "lb": 3}
+    number = node.rsplit("-", 1)[-1]
+    return (tier_order.get(node_tier(node), 4), node == "api-standby", int(number) if number.isdigit() else 0, node)
+
+
+@dataclass
+class NodeSeries:
+    """Successful requests per second that each node took part in (from X-Served-By), and the failures."""
+
+    seconds: int
+    nodes: dict[str, list[int]] = field(default_factory=dict)
+    errors: list[int] = field(default_factory=list)  # failed requests that got an answer (an error status)
+    failed: list[int] = field(default_factory=list)  # failed requests that got no answer at all (status 0)
+
+    def tiers(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for node in sorted(self.nodes, key=node_sort_key):
+            grouped[node_tier(node)].append(node)
+        return dict(grouped)
+
+
+def node_series(records: Sequence[RequestRecord], *, start: float, seconds: int) -> NodeSeries:
+    """Per second (by finish time): the successful requests each node served (a page naming two nodes counts
+    for both), the failed requests that got an error answer, and those that got no answer."""
+    counts: dict[str, list[int]] = {}
+    errors = [0] * seconds
+    failed = [0] * seconds
+    for record in records:
+        t = math.floor(record.finished - start)
+        if not 0 <= t < seconds:
+            continue
+        if not record.success:
+            if record.status:
+                errors[t] += 1
+            else:
+                failed[t] += 1
+            continue
+        for node in (n.strip() for n in record.served_by.split(",")):
+            if node:
+                counts.setdefault(node, [0] * seconds)[t] += 1
+    return NodeSeries(seconds=seconds, nodes=counts, errors=errors, failed=failed)
+
+
+def first_seen(series: NodeSeries, node: str) -> int | None:
+    values = series.nodes.get(node) or []
+    return next((t for t, v in enumerate(values) if v), None)
+
+
+# -- the targets of the drills -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A claim of the course, measured on one run: met, missed, or not measurable here."""
+
+    name: str
+    variant: str
+    met: bool | None  # None: measured but no target applies (e.g. the monolith's side of a comparison)
+    measured: str  # the figures, in words
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "variant": self.variant, "met": self.met, "measured": self.measured}
+
+
+KILL_ONE_API = "killing 1 API replica costs ≤ 0.5 % of requests"
+DB_RESTART = "a database restart is recovered by every service with no manual step"
+CRASH_RESTART = "a crashed monolith process is restarted by supervisord (downtime reported)"
+
+
+def app_services(pids: dict[str, int]) -> dict[str, int]:
+    """The application processes (everything but the databases and the box's supervisord row)."""
+    return {n: p for n, p in pids.items() if n not in ("db", "monolith:mariadb", "monolith")}
+
+
+def targets(
+    variant: str,
+    found: Sequence[Impact],
+    *,
+    api_replicas: int | None,
+    pids_before: dict[str, int],
+    pids_after: dict[str, int],
+) -> list[Target]:
+    """The targets that the events of this run make measurable."""
+    result: list[Target] = []
+    for impact in found:
+        e = impact.event
+        w = impact.until_next
+        share = 100.0 * w.failures / w.requests if w.requests else 0.0
+        window_text = f"{w.from_s:.1f}–{w.to_s:.1f} s"
+        if e.action == "kill" and len(e.services) == 1 and e.services[0].startswith("api-") and e.target != "api":
+            if variant == "distributed":
+                result.append(
+                    Target(
+                        KILL_ONE_API,
+                        variant,
+                        share <= LOSS_TARGET_PERCENT,
+                        f"{e.label}: {w.failures:,} of {w.requests:,} requests failed from the kill to "
+                        f"{impact.next_label or 'the end'} ({window_text}) = {share:.2f} % "
+                        f"(1 of {api_replicas or '?'} replicas; target ≤ {LOSS_TARGET_PERCENT:g} %)",
+                    )
+                )
+        elif e.action == "kill" and e.services == ("monolith",) and e.target.startswith("api-"):
+            result.append(
+                Target(
+                    KILL_ONE_API,
+                    variant,
+                    None,
+                    f"{e.label}: on the monolith an API node is the whole box, so the whole shop stopped: "
+                    f"{w.failures:,} of {w.requests:,} requests failed ({share:.1f} %) in {window_text}",
+                )
+            )
+    starts = [i for i in found if i.event.action == "start" and set(i.event.services) & {"db", "monolith:mariadb"}]
+    kills = [i for i in found if i.event.action == "kill" and set(i.event.services) & {"db", "monolith:mariadb"}]
+    if kills and starts:
+        start = starts[-1]
+        apps_before, apps_after = app_services(pids_before), app_services(pids_after)
+        restarted = sorted(n for n, p in apps_before.items() if apps_after.get(n) != p)
+        ok = start.recovered and not restarted
+        how = (
+            f"requests succeed again {start.recovery_text()} after {start.event.label}"
+            if start.recovered
+            else f"requests did not succeed again after {start.event.label} ({start.recovery_text()})"
+        )
+        who = (
+            f"no application process restarted ({', '.join(sorted(apps_before)) or 'none'}: same pids)"
+            if not restarted
+            else f"restarted: {', '.join(restarted)}"
+        )
+        result.append(Target(DB_RESTART, variant, ok, f"{how}; {who}"))
+    for impact in found:
+        e = impact.event
+        if e.action == "crash" and variant == "monolith":
+            gunicorn = "monolith:gunicorn"
+            new_pid = pids_after.get(gunicorn) not in (None, pids_before.get(gunicorn))
+            ok = impact.recovered and new_pid
+            downtime = (
+                f"downtime {impact.recovery_text()} (from the crash until requests succeed again)"
+                if impact.recovered
+                else impact.recovery_text()
+            )
+            if impact.failing_span_s is not None:
+                downtime += (
+                    f"; requests failed from {impact.failing_from_s:.2f} s to {impact.failing_to_s:.2f} s "
+                    f"({impact.failing_span_s:.2f} s)"
+                )
+            result.append(
+                Target(
+                    CRASH_RESTART,
+                    variant,
+                    ok,
+                    f"{e.label}: {downtime}; {impact.until_next.failures:,} requests failed; gunicorn "
+                    + (
+                        f"pid {pids_before.get(gunicorn)} -> {pids_after.get(gunicorn)} (restarted by supervisord)"
+                        if new_pid
+                        else "pid unchanged (not restarted?)"
+                    ),
+                )
+            )
+    return result
+
+
+def failures_by_status(records: Sequence[RequestRecord]) -> Counter:
+    """Failed requests by what the client got: an HTTP status, or no answer at all."""
+    return Counter("no answer" if r.status == 0 else f"HTTP {r.status}" for r in records if not r.success)
