@@ -22,6 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries")
@@ -151,8 +152,11 @@ class FaultScheduler:
             return AppliedEvent(event, self.variant, (), action, skipped=skipped)
         applied_at = time.time()
         try:
-            for name in services:
-                getattr(self.engine, action)(name)
+            # Several services (every primary) are hit at the same moment, as in a real outage:
+            # one after the other, the last would still be serving while the first were gone.
+            with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+                for future in [pool.submit(getattr(self.engine, action), name) for name in services]:
+                    future.result()
         except Exception as exc:  # recorded in the report; the run goes on
             self.log(f"{event.label}: failed on {self.variant}: {exc}")
             return AppliedEvent(event, self.variant, services, action, applied_at=applied_at, error=str(exc))
