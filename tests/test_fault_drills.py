@@ -86,10 +86,15 @@ def records_of(out: Path, variant: str) -> tuple[list[stats.RequestRecord], floa
 
 
 def served_between(records, start: float, begin: float, end: float) -> set[str]:
+    """Nodes that served the successful requests SENT in [begin, end) seconds after the start.
+
+    By send time, not finish time: a page sent just before a kill may call a primary, then the
+    standby, and finish a second later still naming both.
+    """
     return {
         node
         for r in records
-        if r.success and begin <= r.finished - start < end
+        if r.success and begin <= r.timestamp - start < end
         for node in r.served_by.split(",")
         if node
     }
