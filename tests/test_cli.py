@@ -7,10 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
+from support import wait_until
 
 from shop import seed
 
@@ -27,15 +27,6 @@ def twinshop(env, *args, check=True, timeout=120) -> subprocess.CompletedProcess
 
 def status_rows(env) -> dict[str, dict]:
     return {row["name"]: row for row in json.loads(twinshop(env, "status", "--json").stdout)}
-
-
-def wait_until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def ready(url: str) -> bool:

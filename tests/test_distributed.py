@@ -9,20 +9,12 @@ from collections import Counter
 
 import pytest
 import requests
+from support import wait_until
 
 from shop import seed
 
 _, PRODUCTS = seed.generate()
 PRIMARIES = ("api-1", "api-2", "api-3")
-
-
-def wait_until(predicate, timeout=30.0, interval=0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 class RequestStream:

@@ -13,20 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import CHROMIUM_ARGS
 
 from loadtests import stats
 from loadtests.compare import ComparisonError, run_comparison
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = PROJECT_ROOT / "loadtests" / "locustfile.py"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def quiet(_update) -> None:

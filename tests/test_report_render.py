@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import CHROMIUM_ARGS
 
 from loadtests import report, stats
 from loadtests.cpu import MACHINE
@@ -16,14 +17,6 @@ from loadtests.scenarios import get_scenario
 from loadtests.stats import RequestRecord, VariantRun
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 START = 1_700_000_000.0
 ENDPOINTS = ("/", "/products/[id]", "/search?q=[word]", "/api/products/[id]")
 
