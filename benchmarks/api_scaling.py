@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadtests.cpu import cpu_seconds, process_tree  # noqa: E402
+from benchmarks.wrk import ids_script, run_wrk, tree_cpu_seconds  # noqa: E402
 from twinshop import cpucap  # noqa: E402
 from twinshop.engine import Engine  # noqa: E402
 from twinshop.topology import Ports  # noqa: E402
@@ -39,36 +37,13 @@ from twinshop.topology import Ports  # noqa: E402
 OFFSET = 45000  # ports 53002, 53101 ...: beside a student's own `twinshop up` and the test suite
 TARGET = 3.2
 OTHERS_CORES = 1.0  # MariaDB, HAProxy and wrk need about one core between them at this load
-WRK_SCRIPT = """
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", "/api/products/" .. ((counter * 7919) % 5000 + 1) .. "/recommendations?limit=5")
-end
-"""
-
-
-def run_wrk(url: str, *, seconds: int, connections: int, script: Path) -> tuple[float, int, str]:
-    """(requests/s, non-2xx answers, p99 latency as wrk prints it)."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
-    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    if not rate:
-        raise RuntimeError(f"wrk printed no rate:\n{output}")
-    return float(rate.group(1)), int(errors.group(1)) if errors else 0, p99.group(1) if p99 else "?"
+WRK_SCRIPT = ids_script("/api/products/{id}/recommendations?limit=5", stride=7919)
 
 
 def replica_cpu_seconds(engine: Engine, replicas: int) -> dict[str, float | None]:
     """CPU seconds each API replica (gunicorn master and worker) has used so far."""
     pids = engine.pids("distributed")
-    result: dict[str, float | None] = {}
-    for n in range(1, replicas + 1):
-        tree = process_tree(pids[f"api-{n}"]) if pids.get(f"api-{n}") else []
-        used = [cpu_seconds(p) for p in tree]
-        result[f"api-{n}"] = sum(u for u in used if u is not None) if tree else None
-    return result
+    return {f"api-{n}": tree_cpu_seconds(pids.get(f"api-{n}")) for n in range(1, replicas + 1)}
 
 
 def measure(engine: Engine, *, replicas: int, cpus: float, seconds: int, per_replica: int, script: Path) -> dict:
@@ -80,7 +55,7 @@ def measure(engine: Engine, *, replicas: int, cpus: float, seconds: int, per_rep
     run_wrk(url, seconds=3, connections=connections, script=script)  # warm-up: pools, imports, page cache
     before = replica_cpu_seconds(engine, replicas)
     t0 = time.monotonic()
-    rps, errors, p99 = run_wrk(url, seconds=seconds, connections=connections, script=script)
+    result = run_wrk(url, seconds=seconds, connections=connections, script=script)
     elapsed = time.monotonic() - t0
     after = replica_cpu_seconds(engine, replicas)
     engine.down("distributed")
@@ -91,9 +66,9 @@ def measure(engine: Engine, *, replicas: int, cpus: float, seconds: int, per_rep
     }
     return {
         "replicas": replicas,
-        "rps": rps,
-        "errors": errors,
-        "p99": p99,
+        "rps": result.rps,
+        "errors": result.errors,
+        "p99": f"{result.p99_ms:.1f}ms" if result.p99_ms is not None else "?",
         "connections": connections,
         "cpu": cpu,
         "startup_s": startup,

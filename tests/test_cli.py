@@ -153,6 +153,27 @@ def test_commands_on_a_variant_that_is_not_running(tmp_path):
     assert "nothing was running" in twinshop(env, "down").stdout
 
 
+def test_access_log_logs_every_request_only_when_asked(tmp_path):
+    home, offset = tmp_path / "home", 23000
+    env = {**os.environ, "TWINSHOP_HOME": str(home), "TWINSHOP_PORT_OFFSET": str(offset)}
+    try:
+        twinshop(env, "up", "monolith", "--access-log")
+        twinshop(env, "up", "distributed", "--web", "1", "--api", "1", "--access-log")
+        assert requests.get(f"http://127.0.0.1:{8001 + offset}/products/17", timeout=5).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{8002 + offset}/products/18", timeout=5).status_code == 200
+
+        def logged(variant: str, program: str, text: str) -> bool:
+            return text in (home / variant / "logs" / f"{program}.log").read_text()
+
+        assert wait_until(lambda: logged("monolith", "gunicorn", '"GET /products/17 HTTP/1.1" 200'))
+        assert wait_until(lambda: logged("distributed", "lb", '"GET /products/18 HTTP/1.1"'))
+        assert wait_until(lambda: logged("distributed", "lb", '"GET /api/products/18 HTTP/1.1"'))  # the inner hop
+        refused = twinshop(env, "up", "monolith", "--workers", "3", check=False)
+        assert "running with --workers 2 --access-log" in one_line_error(refused)
+    finally:
+        twinshop(env, "down", "--wipe")
+
+
 def test_crash_is_restarted_by_supervisord(cli_env, monolith_url):
     before = status_rows(cli_env)["monolith:gunicorn"]["pid"]
     result = twinshop(cli_env, "crash", "monolith:gunicorn")

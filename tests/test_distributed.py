@@ -107,6 +107,17 @@ def test_killing_one_api_replica_loses_no_request(engine, everything_running):
     assert after and "api-1" not in after and set(after) <= {"api-2", "api-3"}, after
 
 
+def test_load_balancer_logs_only_what_went_wrong_by_default(engine, everything_running):
+    """Without --access-log, HAProxy logs retries, errors and server state changes, not normal requests."""
+    for i in range(1, 21):
+        assert requests.get(f"{everything_running}/api/products/{i}", timeout=5).status_code == 200
+    log = engine.state_dir("distributed") / "logs" / "lb.log"
+    request_lines = [line for line in log.read_text().splitlines() if '"GET ' in line or '"POST ' in line]
+    # fields: client [date] frontend backend/server timings status bytes - - TERMINATION conns retries ...
+    normal = [line for line in request_lines if line.split()[9] == "----" and "+" not in line.split()[10]]
+    assert normal == []
+
+
 def test_killing_one_api_replica_keeps_pages_working(engine, everything_running):
     with RequestStream(everything_running + "/products/{i}") as stream:
         time.sleep(1.0)

@@ -209,6 +209,16 @@ def test_local_rendition_with_one_replica_and_no_standby_passes_haproxy_check(tm
     haproxy_check(config, tmp_path)
 
 
+def test_access_log_is_off_unless_asked_for(tmp_path: Path):
+    """By default HAProxy logs only failed, retried or redispatched requests; access_log logs them all."""
+    assert "option dontlog-normal" in directives(local_rendition(tmp_path))
+    assert "option dontlog-normal" in directives((ROOT / "distributed/lb/haproxy.cfg").read_text())
+    with_log = local_rendition(tmp_path, access_log=True)
+    assert "option dontlog-normal" not in directives(with_log)
+    assert "option httplog" in directives(with_log)
+    haproxy_check(with_log, tmp_path)
+
+
 def test_local_rendition_lists_every_server_and_the_standby_as_backup(tmp_path: Path):
     lines = [line.strip() for line in local_rendition(tmp_path).splitlines()]
     for name, port in [("web-1", 18201), ("web-2", 18202), ("api-1", 18101), ("api-2", 18102), ("api-3", 18103)]:

@@ -29,6 +29,7 @@ def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
         cpus=args.cpus,
         node_cpus=args.node_cpus,
         api_cpus=args.api_cpus,
+        access_log=args.access_log,
     )
     print(f"{args.variant} is up at {engine.entry_url(args.variant)} (ready in {seconds:.1f}s)")
     if args.variant == "distributed":
@@ -194,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--cpus", type=float, help="CPU cap for the whole variant, e.g. 1.5 (needs cgroups: root)")
     up.add_argument("--node-cpus", type=float, help="CPU cap for each distributed service, e.g. 0.25")
     up.add_argument("--api-cpus", type=float, help="CPU cap for each API replica only (overrides --node-cpus there)")
+    up.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request: gunicorn's access log in the monolith, HAProxy's (both hops) in the distributed "
+        "variant; off by default, since logging costs CPU in comparisons (errors and retries are always logged)",
+    )
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop a variant, or both; data stays unless --wipe")

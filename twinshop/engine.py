@@ -52,6 +52,7 @@ class Options:
     cpus: float | None = None  # CPU cap for the whole variant (all its processes together)
     node_cpus: float | None = None  # CPU cap for each service (distributed nodes)
     api_cpus: float | None = None  # CPU cap for each API replica only (the scaling lab)
+    access_log: bool = False  # a log line per request at the entry point (costs CPU: off for comparisons)
 
 
 def default_home() -> Path:
@@ -182,6 +183,7 @@ class Engine:
                     **t.app_env(node="monolith", variant=variant, bind_port=self.ports.monolith, secrets=s),
                     **database_env,
                     "GUNICORN_WORKERS": str(options.workers),
+                    "GUNICORN_ACCESS_LOG": "1" if options.access_log else "0",
                 },
                 health_path="/healthz",
                 priority=20,
@@ -249,7 +251,7 @@ class Engine:
                 )
         return t.Topology(variant, services, self.entry_url(variant))
 
-    def haproxy_config(self, topo: t.Topology) -> str:
+    def haproxy_config(self, topo: t.Topology, *, access_log: bool = False) -> str:
         from distributed.lb.render import render_haproxy
 
         def servers(kind: str) -> list[tuple[str, str]]:
@@ -264,6 +266,7 @@ class Engine:
             web_servers=servers("web"),
             api_servers=servers("api"),
             standby=standby[0] if standby else None,
+            access_log=access_log,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -279,6 +282,7 @@ class Engine:
         cpus: float | None = None,
         node_cpus: float | None = None,
         api_cpus: float | None = None,
+        access_log: bool = False,
         timeout: float = 60,
     ) -> float:
         """Start a variant (or make sure it runs); return the seconds it took to answer /readyz."""
@@ -295,6 +299,7 @@ class Engine:
             cpus=cpus if cpus is not None else previous.cpus,
             node_cpus=node_cpus if node_cpus is not None else previous.node_cpus,
             api_cpus=api_cpus if api_cpus is not None else previous.api_cpus,
+            access_log=access_log or previous.access_log,
         )
         for label, value in (("--web", options.web), ("--api", options.api)):
             if not 1 <= value <= t.MAX_REPLICAS:
@@ -370,7 +375,7 @@ class Engine:
         )
         init.chmod(0o600)
         if topo.variant == "distributed":
-            (state / "haproxy.cfg").write_text(self.haproxy_config(topo))
+            (state / "haproxy.cfg").write_text(self.haproxy_config(topo, access_log=options.access_log))
         group = "monolith" if topo.variant == "monolith" else None
         (state / "supervisord.conf").write_text(
             render_config(variant=topo.variant, state_dir=state, services=topo.services, group=group)
@@ -479,7 +484,7 @@ class Engine:
                 if time.monotonic() > deadline:
                     raise EngineError(f"{service.name} did not become healthy (see {state / 'logs'})")
                 time.sleep(0.1)
-        (state / "haproxy.cfg").write_text(self.haproxy_config(new))
+        (state / "haproxy.cfg").write_text(self.haproxy_config(new, access_log=new_options.access_log))
         rpc.signalProcess("lb", "USR2")  # haproxy -W: a new worker takes over, the old one drains
         if removed:
             time.sleep(1.5)  # let the old worker finish the requests it had sent to them
@@ -643,4 +648,4 @@ def describe(variant: str, options: Options) -> str:
     for flag, value in (("--cpus", options.cpus), ("--node-cpus", options.node_cpus), ("--api-cpus", options.api_cpus)):
         if value:
             text += f" {flag} {value:g}"
-    return text
+    return text + (" --access-log" if options.access_log else "")

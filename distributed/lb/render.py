@@ -60,6 +60,7 @@ def render_haproxy(
     standby: tuple[str, str] | None,
     admin_socket: str | None = None,
     slots: int = COMPOSE_SLOTS,
+    access_log: bool = False,
 ) -> str:
     """The text of haproxy.cfg for the given servers.
 
@@ -67,6 +68,7 @@ def render_haproxy(
     in the engine's state folder (no socket is rendered without one; the stats page still
     accepts admin actions from 127.0.0.1); in compose mode it defaults to the lb container's
     loopback. ``slots`` is the number of server-template slots per service (compose only).
+    ``access_log`` logs every request; by default only failed, retried or redispatched ones.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -108,6 +110,7 @@ def render_haproxy(
         admin_socket=admin_socket,
         example_api_server=example_api_server,
         slots=slots,
+        access_log=access_log,
     )
 
 
