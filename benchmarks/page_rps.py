@@ -1,6 +1,6 @@
 """Page throughput benchmark: bare Flask, the monolith's product page and the distributed one.
 
-    .venv/bin/python benchmarks/page_rps.py [--cpus 1.0] [--seconds 8] [--rounds 3] [--connections 16]
+    .venv/bin/python benchmarks/page_rps.py [--cpus 1.0] [--seconds 6] [--rounds 5] [--connections 16]
 
 Everything runs in ONE invocation on this machine, which is shared and noisy: compare the
 ratios, not the absolute numbers. Three systems are started side by side, each under the same
@@ -108,8 +108,8 @@ def round_ratios(top: System, bottom: System) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpus", type=float, default=1.0, help="CPU budget of each system under test (default 1)")
-    parser.add_argument("--seconds", type=int, default=8, help="measured seconds per system per round (default 8)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over all systems (default 3)")
+    parser.add_argument("--seconds", type=int, default=6, help="measured seconds per system per round (default 6)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over all systems (default 5)")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections (default 16)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
