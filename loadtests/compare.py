@@ -603,6 +603,19 @@ def cpu_caps_of(engine, variants: Sequence[str]) -> dict[str, str] | None:
     return caps if any(text != "uncapped" for text in caps.values()) else None
 
 
+def access_logs_of(engine, variants: Sequence[str]) -> tuple[str, ...]:
+    """The variants that run with a log line per request (`twinshop up ... --access-log`)."""
+    found = []
+    for variant in variants:
+        try:
+            options = engine.options(variant)
+        except Exception:  # an engine without options: it has no access log switch
+            options = None
+        if getattr(options, "access_log", False):
+            found.append(variant)
+    return tuple(found)
+
+
 def locust_version() -> str:
     try:
         from importlib.metadata import version
@@ -713,6 +726,7 @@ def run_comparison(
             load_generator_limit=LOAD_GENERATOR_LIMIT,
             others_running=running_during,
             fault_spec=",".join(e.label for e in fault_events) or None,
+            access_logs=access_logs_of(engine, variants),
         )
         index = report.write_report(out_dir, runs, fairness)
     violations = [

@@ -74,6 +74,7 @@ class Fairness:
     load_generator_limit: float = 90.0
     others_running: dict[str, list[str]] = field(default_factory=dict)
     fault_spec: str | None = None  # `--fault` as given (normalised), None for a run without faults
+    access_logs: tuple[str, ...] = ()  # variants started with --access-log (a log line per request)
 
 
 # -- analysis ----------------------------------------------------------------------------
@@ -558,6 +559,14 @@ def caveats(analyses: Sequence[Analysis], fairness: Fairness) -> list[str]:
             "The CPU budgets differ between the variants ("
             + "; ".join(f"{v}: {d}" for v, d in fairness.cpu_caps.items())
             + "): this is not a comparison at equal CPU."
+        )
+    if fairness.access_logs and set(fairness.access_logs) != {a.variant for a in analyses}:
+        notes.append(
+            "Logging differs between the variants: "
+            + " and ".join(called(v) for v in fairness.access_logs)
+            + " wrote a log line for every request (started with --access-log) and the other did not. "
+            "Logging costs CPU: restart both the same way (`twinshop down`, then `twinshop up` without "
+            "--access-log) before comparing."
         )
     for a in analyses:
         if not a.trustworthy:

@@ -160,3 +160,17 @@ def test_report_states_the_cpu_budget_when_the_variants_were_capped(tmp_path: Pa
     assert "monolith: 1.5 cores for the whole variant" in page
     assert "The CPU budgets differ between the variants" in page
     assert "The run was uncapped" not in page
+
+
+def test_report_warns_when_only_one_variant_logged_every_request(tmp_path: Path):
+    runs = [
+        synthetic_run("monolith", latency_ms=10, served_by="monolith"),
+        synthetic_run("distributed", latency_ms=25, served_by="web-{0},api-{0}"),
+    ]
+    setting = fairness(runs[0].scenario)
+    assert "Logging differs" not in report.write_report(tmp_path / "same", runs, setting).read_text()
+    setting.access_logs = ("distributed",)
+    page = report.write_report(tmp_path / "one", runs, setting).read_text()
+    assert "Logging differs between the variants" in page and "--access-log" in page
+    setting.access_logs = ("monolith", "distributed")
+    assert "Logging differs" not in report.write_report(tmp_path / "both", runs, setting).read_text()
