@@ -1,11 +1,12 @@
 # twinshop: the two commands of the README.
 #   make demo   installs what is missing, then runs the main job
 #   make test   installs what is missing, then runs the whole test suite
+#   make bench  installs what is missing (wrk too), then prints the benchmark figures (~5 min)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install lint clean
+.PHONY: demo test bench install lint clean
 
 demo: install
 	$(BIN)/twinshop demo
@@ -13,6 +14,11 @@ demo: install
 test: install
 	scripts/install-system-packages.sh --test
 	$(BIN)/pytest
+
+bench: install
+	scripts/install-system-packages.sh --bench
+	$(BIN)/python benchmarks/page_rps.py
+	$(BIN)/python benchmarks/api_scaling.py
 
 install: $(BIN)/twinshop
 

@@ -112,11 +112,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds over all systems (default 5)")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections (default 16)")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("benchmark: wrk is needed: apt-get install wrk", file=sys.stderr)
-        return 1
     if args.cpus <= 0 or args.seconds < 1 or args.rounds < 1 or args.connections < 1:
         print("benchmark: --cpus, --seconds, --rounds and --connections must be positive", file=sys.stderr)
+        return 1
+    if not shutil.which("wrk"):
+        print("benchmark: wrk is needed: apt-get install wrk", file=sys.stderr)
         return 1
     fs, why = cpucap.detect()
     cpus = args.cpus if fs else None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages twinshop needs when they are missing:
 #   mariadb-server (the database), haproxy (the load balancer), python3-venv,
-#   and with --test also chromium (the browser the report tests open pages in).
+#   with --test also chromium (the browser the report tests open pages in),
+#   with --bench also wrk (the load generator of the benchmarks/ scripts).
 # As root it runs apt-get directly, otherwise through sudo; without either it says what to run.
 set -euo pipefail
 
@@ -12,6 +13,9 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(hap
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || packages+=(chromium)
+fi
+if [ "${1:-}" = "--bench" ]; then
+    command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 fi
 
 if [ ${#packages[@]} -eq 0 ]; then
