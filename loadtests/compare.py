@@ -584,14 +584,19 @@ def machine_facts() -> dict:
     }
 
 
+def options_of(engine, variant: str):
+    """The options the variant was started with (twinshop.engine.Options), or None when unknown."""
+    try:
+        return engine.options(variant)
+    except Exception:  # an engine without options: nothing was set by it
+        return None
+
+
 def cpu_caps_of(engine, variants: Sequence[str]) -> dict[str, str] | None:
     """Each variant's CPU limit as the engine applied it, in words; None when no variant was capped."""
     caps = {}
     for variant in variants:
-        try:
-            options = engine.options(variant)
-        except Exception:  # an engine without options: nothing was capped by it
-            options = None
+        options = options_of(engine, variant)
         parts = []
         if getattr(options, "cpus", None):
             parts.append(f"{options.cpus:g} cores for the whole variant")
@@ -605,15 +610,7 @@ def cpu_caps_of(engine, variants: Sequence[str]) -> dict[str, str] | None:
 
 def access_logs_of(engine, variants: Sequence[str]) -> tuple[str, ...]:
     """The variants that run with a log line per request (`twinshop up ... --access-log`)."""
-    found = []
-    for variant in variants:
-        try:
-            options = engine.options(variant)
-        except Exception:  # an engine without options: it has no access log switch
-            options = None
-        if getattr(options, "access_log", False):
-            found.append(variant)
-    return tuple(found)
+    return tuple(v for v in variants if getattr(options_of(engine, v), "access_log", False))
 
 
 def locust_version() -> str:

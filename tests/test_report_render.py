@@ -174,3 +174,24 @@ def test_report_warns_when_only_one_variant_logged_every_request(tmp_path: Path)
     assert "Logging differs between the variants" in page and "--access-log" in page
     setting.access_logs = ("monolith", "distributed")
     assert "Logging differs" not in report.write_report(tmp_path / "both", runs, setting).read_text()
+
+
+def test_comparison_reads_caps_and_access_logs_from_how_each_variant_was_started(tmp_path: Path):
+    from loadtests.compare import access_logs_of, cpu_caps_of
+    from twinshop.engine import Engine, Options
+
+    class Started(Engine):  # a real engine whose variants report the options they were started with
+        started = {"monolith": Options(cpus=1.5, access_log=True), "distributed": Options(cpus=1.5)}
+
+        def options(self, variant):
+            return self.started.get(variant)
+
+    engine = Started(home=tmp_path)
+    assert access_logs_of(engine, ["monolith", "distributed"]) == ("monolith",)
+    assert cpu_caps_of(engine, ["monolith", "distributed"]) == {
+        "monolith": "1.5 cores for the whole variant",
+        "distributed": "1.5 cores for the whole variant",
+    }
+    Started.started = {}
+    assert access_logs_of(engine, ["monolith", "distributed"]) == ()
+    assert cpu_caps_of(engine, ["monolith", "distributed"]) is None

@@ -68,7 +68,7 @@ class ApiClient:
         try:
             # Prepared here and sent with Session.send, not Session.request: this client has no
             # session-wide cookies, auth, proxies or hooks to merge in, and merging them cost about
-            # a fifth of the call's CPU (measured: benchmarks/page_rps.py, docs/benchmarks.md).
+            # a sixth of the call's CPU (measured: benchmarks/page_rps.py, docs/benchmarks.md).
             request = requests.Request(
                 method, url, params=params, json=json, headers={"Accept": "application/json", **(headers or {})}
             ).prepare()
