@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+
+import requests
 
 # Headless Chromium as this machine runs it: no sandbox as root, and no calls home (the
 # network is closed; Chromium's background connections would only fail and slow it down).
@@ -24,3 +27,44 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+class BackgroundLoop:
+    """Calls ``step(session, i)`` in a loop on a background thread, from ``with`` until its end.
+
+    Bounded in time (``max_seconds``) so a forgotten stream stops by itself; a request that
+    fails is handed to ``failed(exc)`` and the loop goes on.
+    """
+
+    pause = 0.01  # seconds between steps
+
+    def __init__(self, max_seconds: float = 60):
+        self.max_seconds = max_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def step(self, session: requests.Session, i: int) -> None:
+        raise NotImplementedError
+
+    def failed(self, exc: requests.RequestException) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        with requests.Session() as session:
+            i = 0
+            while not self._stop.is_set() and time.monotonic() - started < self.max_seconds:
+                i += 1
+                try:
+                    self.step(session, i)
+                except requests.RequestException as exc:
+                    self.failed(exc)
+                time.sleep(self.pause)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=30)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import Counter
 
 import pytest
 import requests
-from support import wait_until
+from support import BackgroundLoop, wait_until
 
 from shop import seed
 
@@ -17,37 +16,20 @@ _, PRODUCTS = seed.generate()
 PRIMARIES = ("api-1", "api-2", "api-3")
 
 
-class RequestStream:
+class RequestStream(BackgroundLoop):
     """GETs in a loop from a background thread until stopped; records every outcome."""
 
     def __init__(self, url: str, max_seconds: float = 60):
-        self.url, self.max_seconds = url, max_seconds
+        super().__init__(max_seconds)
+        self.url = url
         self.results: list[tuple[float, int | str, str]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        started = time.monotonic()
-        with requests.Session() as session:
-            i = 0
-            while not self._stop.is_set() and time.monotonic() - started < self.max_seconds:
-                i += 1
-                try:
-                    response = session.get(self.url.format(i=1 + i % 4000), timeout=10)
-                    self.results.append(
-                        (time.monotonic(), response.status_code, response.headers.get("X-Served-By", ""))
-                    )
-                except requests.RequestException as exc:
-                    self.results.append((time.monotonic(), type(exc).__name__, ""))
-                time.sleep(0.01)
+    def step(self, session: requests.Session, i: int) -> None:
+        response = session.get(self.url.format(i=1 + i % 4000), timeout=10)
+        self.results.append((time.monotonic(), response.status_code, response.headers.get("X-Served-By", "")))
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def failed(self, exc: requests.RequestException) -> None:
+        self.results.append((time.monotonic(), type(exc).__name__, ""))
 
     def failures(self) -> list:
         return [r for r in self.results if r[1] != 200]

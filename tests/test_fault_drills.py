@@ -8,13 +8,13 @@ minutes; `twinshop compare --fault ...` runs the same code for a minute or more 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
+from support import BackgroundLoop
 
 from loadtests import compare, invariants, scaling, stats
 
@@ -173,44 +173,32 @@ def test_a_crashed_monolith_is_restarted_by_supervisord_and_the_downtime_reporte
     assert run["restored"] == []  # nobody had to start it by hand
 
 
-class OrderStream:
+class OrderStream(BackgroundLoop):
     """Places an order and reads a product in a loop (one thread), recording every outcome."""
 
+    pause = 0.02
+
     def __init__(self, url: str):
+        super().__init__(max_seconds=120)
         self.url = url
         self.accepted: list[int] = []
         self.outcomes: list[tuple[float, int | str]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        with requests.Session() as session:
-            i = 0
-            while not self._stop.is_set():
-                i += 1
-                try:
-                    response = session.post(
-                        f"{self.url}/api/orders",
-                        json={"email": "drill@example.com", "items": [{"product_id": 1 + i % 400, "quantity": 1}]},
-                        headers={"Idempotency-Key": f"drill-{uuid.uuid4()}"},
-                        timeout=10,
-                    )
-                    if response.status_code == 201:
-                        self.accepted.append(response.json()["id"])
-                    self.outcomes.append((time.monotonic(), response.status_code))
-                    read = session.get(f"{self.url}/api/products/{1 + i % 4000}", timeout=10)
-                    self.outcomes.append((time.monotonic(), read.status_code))
-                except requests.RequestException as exc:
-                    self.outcomes.append((time.monotonic(), type(exc).__name__))
-                time.sleep(0.02)
+    def step(self, session: requests.Session, i: int) -> None:
+        response = session.post(
+            f"{self.url}/api/orders",
+            json={"email": "drill@example.com", "items": [{"product_id": 1 + i % 400, "quantity": 1}]},
+            headers={"Idempotency-Key": f"drill-{uuid.uuid4()}"},
+            timeout=10,
+        )
+        if response.status_code == 201:
+            self.accepted.append(response.json()["id"])
+        self.outcomes.append((time.monotonic(), response.status_code))
+        read = session.get(f"{self.url}/api/products/{1 + i % 4000}", timeout=10)
+        self.outcomes.append((time.monotonic(), read.status_code))
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def failed(self, exc: requests.RequestException) -> None:
+        self.outcomes.append((time.monotonic(), type(exc).__name__))
 
     def succeeded_since(self, moment: float) -> int:
         return sum(1 for t, status in self.outcomes if t >= moment and status in (200, 201))
