@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.wrk import ids_script, process_cpu_seconds, run_wrk, tree_cpu_seconds  # noqa: E402
 from twinshop import cpucap  # noqa: E402
-from twinshop.engine import Engine  # noqa: E402
+from twinshop.engine import Engine, http_status  # noqa: E402
 from twinshop.topology import GUNICORN_CONF, Ports, bin_path  # noqa: E402
 
 OFFSET = 40000  # ports 48000, 48001, 48002 ...: beside a student's own `twinshop up` and the tests
@@ -62,13 +61,7 @@ class System:
 
 def wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
+    while http_status(url) != 200:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not answer")
         time.sleep(0.1)
