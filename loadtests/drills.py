@@ -1,8 +1,24 @@
-"""Fault drills, digested: availability around each event, time to recover, outages, who served traffic.
+"""Fault drills, in one place: the ``--fault`` grammar, how each event maps onto each variant, the
+check against the running topology, the scheduler that applies events during a run, and the
+analysis of what they did to the traffic.
 
-Pure functions on the raw per-request records of one run (:mod:`loadtests.stats`) and the
-events applied during it (:mod:`loadtests.faults`), so every figure of the report's fault
-section can be checked by hand. Conventions, on top of those of :mod:`loadtests.stats`:
+Grammar: comma-separated ``ACTION:TARGET@TIME``, TIME as ``30s``, ``1m30s`` or ``45`` (seconds
+after the measured run starts). Actions:
+
+* ``kill``  - stop the service and keep it stopped (``twinshop kill``);
+* ``start`` - start it again (``twinshop start``);
+* ``crash`` - SIGKILL its process; its supervisor restarts it by itself, like a container's
+  restart policy (the downtime is what the report measures);
+* ``kill-all-primaries`` / ``start-all-primaries`` with TARGET ``api`` - every primary API
+  replica at once (the standby, when running, takes over).
+
+The same events are applied to both variants where they make sense: a node of the monolith
+is the whole box, so killing any application node (``api-1``, ``web-2``, ``lb``, every
+primary) kills ``monolith`` there, and ``db`` is the box's own MariaDB (``monolith:mariadb``).
+Events naming the monolith do not apply to the distributed variant. A target that names no
+service of either variant (``api-9`` with three replicas) is refused before anything starts.
+
+Analysis conventions, on top of those of :mod:`loadtests.analysis.stats`:
 
 * A second is **healthy** when requests finished in it and at least ``HEALTHY_PERCENT`` (99 %)
   of them succeeded; a second in which no request finished while users were running is not
@@ -18,13 +34,219 @@ section can be checked by hand. Conventions, on top of those of :mod:`loadtests.
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from loadtests import stats
-from loadtests.stats import RequestRecord
+from loadtests.analysis import stats
+from loadtests.records import RequestRecord
+from twinshop.engines.base import Engine, EngineError
+
+# -- the grammar ---------------------------------------------------------------------------
+
+ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries")
+TIME = re.compile(r"^(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+TARGET = re.compile(r"^[a-z][a-z0-9:-]*$")
+
+
+class FaultSpecError(ValueError):
+    """The --fault text cannot be understood; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    action: str
+    target: str
+    at_s: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.action}:{self.target}@{self.at_s:g}s"
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """An event as applied to one variant (or skipped there, with the reason)."""
+
+    event: FaultEvent
+    variant: str
+    services: tuple[str, ...]  # what was actually killed/started there; empty when skipped
+    action: str  # kill | start | crash
+    skipped: str | None = None
+    applied_at: float | None = None  # unix time it happened
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.event.label
+
+
+def parse_time(text: str) -> float:
+    match = TIME.match(text.strip())
+    if not text.strip() or not match or (match.group(1) is None and match.group(2) is None):
+        raise FaultSpecError(f"time {text!r} is not like 30s, 1m30s or 45")
+    return int(match.group(1) or 0) * 60 + float(match.group(2) or 0)
+
+
+def parse(spec: str) -> list[FaultEvent]:
+    """``kill:api-1@30s,start:api-1@45s`` -> events sorted by time."""
+    events = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        head, at, when = part.partition("@")
+        action, colon, target = head.partition(":")
+        if not at or not colon:
+            raise FaultSpecError(f"{part!r} is not ACTION:TARGET@TIME (e.g. kill:api-1@30s)")
+        if action not in ACTIONS:
+            raise FaultSpecError(f"{part!r}: action {action!r} is not one of {', '.join(ACTIONS)}")
+        if not TARGET.match(target):
+            raise FaultSpecError(f"{part!r}: {target!r} is not a service name")
+        if action.endswith("-all-primaries") and target != "api":
+            raise FaultSpecError(f"{part!r}: {action} takes the target api")
+        events.append(FaultEvent(action, target, parse_time(when)))
+    if not events:
+        raise FaultSpecError("no event given (e.g. kill:api-1@30s)")
+    return sorted(events, key=lambda e: e.at_s)
+
+
+def resolve(event: FaultEvent, variant: str, *, api_replicas: int) -> tuple[str, tuple[str, ...], str | None]:
+    """(action, services, skip reason) for an event on one variant."""
+    primaries = tuple(f"api-{n}" for n in range(1, api_replicas + 1))
+    base_action = event.action.split("-")[0]  # kill | start | crash
+    if variant == "monolith":
+        if event.target in ("db", "monolith:mariadb"):
+            return base_action, ("monolith:mariadb",), None
+        if event.target == "monolith:gunicorn":
+            return base_action, ("monolith:gunicorn",), None
+        if base_action == "crash":
+            # A crash of an application node: in the box that is its one application process.
+            return base_action, ("monolith:gunicorn",), None
+        return base_action, ("monolith",), None  # any application node of the box is the box
+    if event.target.startswith("monolith"):
+        return base_action, (), "the distributed variant has no monolith"
+    if event.action.endswith("-all-primaries"):
+        return base_action, primaries, None
+    return base_action, (event.target,), None
+
+
+def check_targets(events: Sequence[FaultEvent], services: dict[str, Sequence[str]]) -> None:
+    """Refuse, before anything starts, an event whose target names no service of any variant.
+
+    ``services``: each variant's service names as it will run (``monolith`` and its
+    ``monolith:*`` processes, ``db``, ``lb``, ``web-N``, ``api-N``, ``api-standby``).
+    """
+    known = {name for names in services.values() for name in names} | {"monolith"}
+    for event in events:
+        if event.action.endswith("-all-primaries") or event.target in known:
+            continue
+        tier = event.target.rsplit("-", 1)[0]
+        same_tier = sorted(n for n in known if n.rsplit("-", 1)[0] == tier and n != event.target)
+        hint = f" (this run has {', '.join(same_tier)})" if same_tier else f" (services: {', '.join(sorted(known))})"
+        raise FaultSpecError(f"{event.label}: there is no service {event.target!r}{hint}")
+
+
+def check_times(events: Sequence[FaultEvent], duration_s: float) -> None:
+    """Refuse events that would happen after the end of the run."""
+    late = [e.label for e in events if e.at_s >= duration_s]
+    if late:
+        raise FaultSpecError(
+            f"{', '.join(late)} would happen after the end of the {duration_s:g}-second run "
+            "(use --duration or an earlier time)"
+        )
+
+
+class Drill:
+    """Applies one variant's events during one run, at their times counted from the moment its stages start.
+
+    Locust writes that moment to ``requests.meta.json`` once it has read the catalogue; a thread
+    waits for the file, then applies each event on time (every service of an event at the same
+    moment, as in a real outage) and logs what it did to ``faults.log``.
+    """
+
+    def __init__(
+        self, engine: Engine, variant: str, events: Sequence[FaultEvent], *, meta_path: Path, log_path: Path,
+        api_replicas: int,
+    ):  # fmt: skip
+        self.engine, self.variant, self.events = engine, variant, list(events)
+        self.meta_path, self.api_replicas = meta_path, api_replicas
+        self.applied: list[AppliedEvent] = []
+        self.start_time: float | None = None
+        self._log = open(log_path, "w", encoding="utf-8")  # closed by stop()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"drill-{variant}", daemon=True)
+
+    def log(self, message: str) -> None:
+        with self._lock:
+            if not self._log.closed:
+                self._log.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+                self._log.flush()
+
+    def begin(self) -> None:
+        self._thread.start()
+
+    def next_event(self, now: float | None = None) -> tuple[str, float] | None:
+        """The next event still to come and the seconds until it (None: none, or the run has not started)."""
+        if self.start_time is None:
+            return None
+        now = time.time() if now is None else now
+        for event in self.events:
+            due = self.start_time + event.at_s - now
+            if due > 0:
+                return event.label, due
+        return None
+
+    def _run(self) -> None:
+        while self.start_time is None:
+            if self._stop.wait(0.05):
+                return
+            try:
+                self.start_time = float(json.loads(self.meta_path.read_text(encoding="utf-8"))["start_time"])
+            except (OSError, ValueError, KeyError):
+                continue
+        self.log(f"run started at {self.start_time:.3f}; events: {', '.join(e.label for e in self.events)}")
+        for event in self.events:
+            if self._stop.wait(max(0.0, self.start_time + event.at_s - time.time())):
+                return
+            self.applied.append(self.apply(event))
+
+    def apply(self, event: FaultEvent) -> AppliedEvent:
+        action, services, skipped = resolve(event, self.variant, api_replicas=self.api_replicas)
+        if skipped:
+            self.log(f"{event.label}: skipped on {self.variant} ({skipped})")
+            return AppliedEvent(event, self.variant, (), action, skipped=skipped)
+        applied_at = time.time()
+        try:
+            # Several services (every primary) are hit at the same moment, as in a real outage:
+            # one after the other, the last would still be serving while the first were gone.
+            with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+                for future in [pool.submit(getattr(self.engine, action), name) for name in services]:
+                    future.result()
+        except (EngineError, OSError) as exc:  # recorded in the report; the run goes on
+            self.log(f"{event.label}: failed on {self.variant}: {exc}")
+            return AppliedEvent(event, self.variant, services, action, applied_at=applied_at, error=str(exc))
+        self.log(f"{event.label}: {action} {', '.join(services)} on {self.variant}")
+        return AppliedEvent(event, self.variant, services, action, applied_at=applied_at)
+
+    def stop(self) -> list[AppliedEvent]:
+        """Stop applying events (the run is over) and return what was applied."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+        with self._lock:
+            self._log.close()
+        return list(self.applied)
+
+
+# -- what the events did: the analysis -------------------------------------------------------
 
 HEALTHY_PERCENT = 99.0
 RECOVERY_RUN_S = 3
@@ -316,21 +538,6 @@ def outages(series: Sequence[stats.Second]) -> list[Outage]:
 # -- which nodes served the traffic --------------------------------------------------------------
 
 
-def node_tier(node: str) -> str:
-    """web-2 -> web, api-standby -> api, monolith -> monolith, lb -> lb."""
-    if node.startswith("web"):
-        return "web"
-    if node.startswith("api"):
-        return "api"
-    return node
-
-
-def node_sort_key(node: str) -> tuple:
-    tier_order = {"monolith": 0, "web": 1, "api": 2, "lb": 3}
-    number = node.rsplit("-", 1)[-1]
-    return (tier_order.get(node_tier(node), 4), node == "api-standby", int(number) if number.isdigit() else 0, node)
-
-
 @dataclass
 class NodeSeries:
     """Successful requests per second that each node took part in (from X-Served-By), and the failures."""
@@ -342,8 +549,8 @@ class NodeSeries:
 
     def tiers(self) -> dict[str, list[str]]:
         grouped: dict[str, list[str]] = defaultdict(list)
-        for node in sorted(self.nodes, key=node_sort_key):
-            grouped[node_tier(node)].append(node)
+        for node in sorted(self.nodes, key=stats.node_sort_key):
+            grouped[stats.node_tier(node)].append(node)
         return dict(grouped)
 
 

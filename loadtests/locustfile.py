@@ -21,22 +21,19 @@ import sys
 import time
 from pathlib import Path
 
-# Locust imports this file by its path; make `loadtests.*` importable from any directory.
-PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
-if PROJECT_ROOT not in sys.path:
-    sys.path.insert(0, PROJECT_ROOT)
+# Locust imports this file by its path: make the repository's packages importable from any folder.
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from locust import events  # noqa: E402
 from locust.runners import MasterRunner  # noqa: E402
 
-from loadtests import recorder, users  # noqa: E402
-from loadtests.scenarios import SCENARIOS  # noqa: E402
-from loadtests.shapes import DEFAULT_SCENARIO, ScenarioShape, scenario_from_options  # noqa: E402, F401
-from loadtests.users import ApiClient, Browser, Recommender, Searcher, Shopper  # noqa: E402, F401
+from loadtests.scenarios import LOCUST_DEFAULT, SCENARIOS  # noqa: E402
+from loadtests.visitors import catalogue, recorder, targets, users  # noqa: E402
+from loadtests.visitors.shapes import ScenarioShape, scenario_from_options  # noqa: E402, F401
+from loadtests.visitors.users import ApiClient, Browser, Recommender, Searcher, Shopper  # noqa: E402, F401
 
 log = logging.getLogger("twinshop.loadtest")
-
-DEFAULT_TARGETS = {"monolith": "http://127.0.0.1:8001", "distributed": "http://127.0.0.1:8002"}
 
 
 @events.init_command_line_parser.add_listener
@@ -44,7 +41,7 @@ def add_twinshop_arguments(parser) -> None:
     parser.add_argument(
         "--scenario",
         choices=list(SCENARIOS),
-        default=DEFAULT_SCENARIO,
+        default=LOCUST_DEFAULT,
         env_var="TWINSHOP_SCENARIO",
         help="Load shape to run: quick (60 s), step (5 min), spike (4 min), soak (20 min), warmup, "
         "scaling (API clients asking for recommendations without pausing)",
@@ -70,27 +67,7 @@ def add_twinshop_arguments(parser) -> None:
         env_var="TWINSHOP_SEED",
         help="Base seed of every user's random choices: the same seed makes the same requests",
     )
-    parser.add_argument(
-        "--target",
-        choices=["host", *DEFAULT_TARGETS],
-        default="host",
-        env_var="TWINSHOP_TARGET",
-        help="Which shop to load: 'host' uses the Host field; monolith/distributed override it",
-    )
-    parser.add_argument(
-        "--monolith-url",
-        default=DEFAULT_TARGETS["monolith"],
-        env_var="TWINSHOP_MONOLITH_URL",
-        include_in_web_ui=False,
-        help="Address of the monolith, for --target monolith",
-    )
-    parser.add_argument(
-        "--distributed-url",
-        default=DEFAULT_TARGETS["distributed"],
-        env_var="TWINSHOP_DISTRIBUTED_URL",
-        include_in_web_ui=False,
-        help="Address of the distributed variant's load balancer, for --target distributed",
-    )
+    targets.add_arguments(parser)
     parser.add_argument(
         "--raw-csv",
         default="",
@@ -109,11 +86,7 @@ def start_recording(environment, **_kwargs) -> None:
 @events.test_start.add_listener
 def prepare_run(environment, **_kwargs) -> None:
     """Point at the chosen target, learn the catalogue, and note what this run is (for the report)."""
-    options = environment.parsed_options
-    target = getattr(options, "target", "host") if options else "host"
-    if target in DEFAULT_TARGETS:
-        environment.host = getattr(options, f"{target}_url", None) or DEFAULT_TARGETS[target]
-        log.info("target %s: %s", target, environment.host)
+    targets.apply(environment)
     if not environment.host:
         log.error("no host: give --host, or choose --target monolith / distributed")
         return
@@ -121,7 +94,7 @@ def prepare_run(environment, **_kwargs) -> None:
     if isinstance(environment.runner, MasterRunner):
         return
     try:
-        users.catalogue_for(environment.host, refresh=True)
+        catalogue.catalogue_for(environment.host, refresh=True)
     except Exception as exc:  # the users will fail visibly; say why once, in plain words
         log.error("could not read the catalogue from %s/api/products: %s", environment.host, exc)
     if environment.shape_class is not None:

@@ -2,7 +2,7 @@
 
 This module does not import Locust (importing Locust monkey-patches the whole process with
 gevent), so the comparison harness and the report can read the same stage tables the
-load-test shapes in :mod:`loadtests.shapes` run.
+load-test shapes in :mod:`loadtests.visitors.shapes` run.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from dataclasses import dataclass, replace
 
 DEFAULT_SEED = 20240611
 """Base of every simulated user's random choices: the same seed gives the same requests."""
+
+THINK_TIME_S = (0.2, 1.0)
+"""Each simulated user pauses a uniformly random time in this range (seconds) between two actions."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Scenario:
     steady_users: int
     settle_s: float
     user_classes: tuple[str, ...] = ()  # who runs it (class names); empty: every class but the scenario-only ones
+    stepped: bool = False  # a capacity search: each stage is a step, and the run stops past the objective
 
     @property
     def duration_s(self) -> float:
@@ -96,6 +100,19 @@ class Scenario:
             steady_users=max(1, round(self.steady_users * user_factor)),
             settle_s=round(max(1.0, self.settle_s * time_factor), 3) if time_factor != 1.0 else self.settle_s,
         )
+
+    def stage_windows(self) -> list[tuple[float, float, int]]:
+        """For each stage: (from, to, users) once its users run plus ``settle_s``; a stage too short to settle
+        gets no window. The report's stage table and the capacity search's steps use these windows."""
+        windows = []
+        previous_end, previous_users = 0.0, 0
+        for stage in self.stages:
+            ramp = abs(stage.users - previous_users) / stage.spawn_rate if stage.spawn_rate else 0.0
+            begin = previous_end + ramp + self.settle_s
+            if begin < stage.until_s:
+                windows.append((begin, float(stage.until_s), stage.users))
+            previous_end, previous_users = float(stage.until_s), stage.users
+        return windows
 
     def describe(self) -> str:
         """The stages in words, for the report and `--help`."""
@@ -167,12 +184,37 @@ SCALING = Scenario(
     user_classes=("Recommender",),
 )
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (QUICK, STEP, SPIKE, SOAK, WARMUP, SCALING)}
-"""Every scenario by name; `warmup` is used by the harness before each measured run, `scaling` by
-`twinshop compare --scenario scaling` (one short run per variant and step)."""
+CAPACITY_P95_MS = 250.0
+"""The latency objective of the capacity search: a step meets it while its p95 stays at or under this."""
+CAPACITY_FAILURES_PERCENT = 1.0
+"""... and while at most this share of its requests fail."""
+CAPACITY_STEPS = (10, 20, 40, 60, 80, 100, 130, 160, 200, 250)
+CAPACITY_STEP_S = 15.0
 
-MEASURED_SCENARIOS = ("quick", "step", "spike", "soak")
+CAPACITY = Scenario(
+    name="capacity",
+    summary=(
+        f"Users rise in steps ({', '.join(str(u) for u in CAPACITY_STEPS)}), {CAPACITY_STEP_S:g} s each, until a "
+        f"step's p95 passes {CAPACITY_P95_MS:g} ms or more than {CAPACITY_FAILURES_PERCENT:g} % of its requests "
+        "fail: the highest step that met the objective is the variant's capacity."
+    ),
+    stages=tuple(Stage(CAPACITY_STEP_S * (i + 1), users, 25.0) for i, users in enumerate(CAPACITY_STEPS)),
+    steady_users=CAPACITY_STEPS[0],
+    settle_s=3,
+    stepped=True,
+)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (QUICK, STEP, SPIKE, SOAK, WARMUP, SCALING, CAPACITY)}
+"""Every scenario by name; `warmup` is used by the harness before each measured run."""
+
+MEASURED_SCENARIOS = ("quick", "step", "spike", "soak", "capacity", "scaling")
 """The scenarios a person picks for a comparison (the CLI's `--scenario` choices)."""
+
+COMPARE_DEFAULT = "step"
+"""The scenario of `twinshop compare` without --scenario (with --quick: quick)."""
+
+LOCUST_DEFAULT = "quick"
+"""The scenario a Locust started by hand (or its web UI) runs unless told otherwise."""
 
 
 def get_scenario(name: str, *, duration_s: float | None = None, peak_users: int | None = None) -> Scenario:

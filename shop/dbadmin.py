@@ -42,6 +42,34 @@ def wait_for_db(settings: DatabaseSettings, *, timeout: float = 60) -> None:
     raise DatabaseNotReady(f"database {settings.host}:{settings.port} not ready after {timeout:.0f}s: {last_error}")
 
 
+def sql_literal(value: str) -> str:
+    """A MariaDB string literal: any password or name works, quotes and backslashes included."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sql_identifier(value: str) -> str:
+    return "`" + value.replace("`", "``") + "`"
+
+
+def account_sql(settings: DatabaseSettings, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> str:
+    """The SQL that makes the shop's database and its user (with this password) exist, run as MariaDB's root.
+
+    Idempotent (run at every start by the local engine's ``--init-file``, once by the box's entrypoint).
+    127.0.0.1: the app connects over TCP; localhost: the unix socket, for ``mariadb -u shop -p``.
+    """
+    lines = [
+        f"CREATE DATABASE IF NOT EXISTS {sql_identifier(settings.name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+    ]
+    for host in hosts:
+        account = f"{sql_literal(settings.user)}@{sql_literal(host)}"
+        lines += [
+            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_literal(settings.password)};",
+            f"ALTER USER {account} IDENTIFIED BY {sql_literal(settings.password)};",
+            f"GRANT ALL PRIVILEGES ON {sql_identifier(settings.name)}.* TO {account};",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def schema_statements() -> list[str]:
     text = resources.files("shop").joinpath("schema.sql").read_text()
     lines = [line for line in text.splitlines() if not line.strip().startswith("--")]

@@ -1,39 +1,56 @@
-"""The `twinshop` command: run, inspect, break and measure the two variants on this machine."""
+"""The `twinshop` command: run, inspect, break and measure the two variants. It only parses and prints:
+the engines (:mod:`twinshop.engines`) run the variants, the harness (:mod:`loadtests.harness`) measures them."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from shop.config import ConfigError
-from twinshop.engine import Engine, EngineError
-from twinshop.topology import VARIANTS
+from twinshop.engines import ENGINES, open_engine
+from twinshop.engines.base import Engine, EngineError
+from twinshop.options import VARIANTS, OptionsError, VariantOptions
+from twinshop.state import StateError
+
+EXIT_FAILED = 1
+EXIT_UNTRUSTWORTHY = 3  # `compare` wrote its report, but the verdict is "not trustworthy"
+EXIT_INTERRUPTED = 130
 
 
 def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
     if args.variant == "monolith" and (args.web is not None or args.api is not None or args.standby):
-        raise EngineError("--web, --api and --standby belong to the distributed variant")
+        raise OptionsError("--web, --api and --standby belong to the distributed variant")
     if args.variant == "distributed" and args.workers is not None:
-        raise EngineError("--workers belongs to the monolith (scale the distributed variant with --api/--web)")
-    if args.variant == "monolith" and (args.node_cpus is not None or args.api_cpus is not None):
-        raise EngineError("--node-cpus and --api-cpus belong to the distributed variant (the monolith: --cpus)")
-    seconds = engine.up(
-        args.variant,
+        raise OptionsError("--workers belongs to the monolith (scale the distributed variant with --api/--web)")
+    current = engine.options(args.variant) or VariantOptions(args.variant)
+    wanted = current.updated(
         web=args.web,
         api=args.api,
-        standby=args.standby,
+        standby=args.standby or None,
         workers=args.workers,
         cpus=args.cpus,
         node_cpus=args.node_cpus,
         api_cpus=args.api_cpus,
-        access_log=args.access_log,
+        access_log=args.access_log or None,
     )
-    print(f"{args.variant} is up at {engine.entry_url(args.variant)} (ready in {seconds:.1f}s)")
+    result = engine.up(wanted)
+    url = engine.entry_url(args.variant)
+    if result.already_running:
+        since = ""
+        if result.started_at:
+            minutes = (time.time() - result.started_at) / 60
+            ago = f"{minutes:.0f} min ago" if minutes >= 1 else "less than a minute ago"
+            since = f" (started at {time.strftime('%H:%M:%S', time.localtime(result.started_at))}, {ago})"
+        print(f"{args.variant} is already running at {url}{since}")
+    else:
+        print(f"{args.variant} is up at {url} (ready in {result.seconds:.1f}s)")
     if args.variant == "distributed":
-        print(f"HAProxy statistics: http://127.0.0.1:{engine.ports.stats}/stats")
+        print(f"HAProxy statistics: {engine.stats_url()}")
 
 
 def cmd_down(engine: Engine, args: argparse.Namespace) -> None:
@@ -77,106 +94,68 @@ def cmd_reset(engine: Engine, args: argparse.Namespace) -> None:
     print(f"seed data reloaded: {', '.join(variants)}")
 
 
-def default_cpu_budget() -> float | None:
-    """The CPU budget each variant gets in a comparison: all cores but half a core for Locust."""
-    from twinshop import cpucap
-
-    if cpucap.detect()[0] is None:
-        return None
-    return max(0.5, (os.cpu_count() or 1) - 0.5)
-
-
-def apply_cpu_budget(engine: Engine, cpus: float | None) -> None:
-    """(Re)start both variants with the same CPU budget, keeping their other options."""
-    for variant in VARIANTS:
-        options = engine.options(variant) if engine.supervisor(variant).running() else None
-        if options is not None and (options.cpus != cpus or options.node_cpus or options.api_cpus):
-            print(f"restarting {variant} with the comparison's CPU budget ...", file=sys.stderr)
-            engine.down(variant)
-        if options is None or options.cpus != cpus or options.node_cpus or options.api_cpus:
-            kwargs = (
-                {}
-                if options is None
-                else {"workers": options.workers}
-                if variant == "monolith"
-                else {"web": options.web, "api": options.api, "standby": options.standby}
-            )
-            engine.up(variant, cpus=cpus, **kwargs)
-
-
-def cmd_compare(engine: Engine, args: argparse.Namespace) -> None:
-    from loadtests import faults
-    from loadtests.compare import ComparisonError, run_comparison
-
-    fault = getattr(args, "fault", None)  # `twinshop demo` reuses this command without the option
-    if args.scenario == "scaling":
-        if fault:
-            raise EngineError("--fault and --scenario scaling do not go together: run them one after the other")
-        if args.cpus is not None or args.uncapped:
-            raise EngineError("--scenario scaling sets its own CPU budget per step (n x 0.4 CPU): drop --cpus")
-        from loadtests.scaling import run_scaling
-
-        try:
-            index = run_scaling(engine, quick=args.quick, out_dir=args.out, duration_s=args.duration, users=args.users)
-        except ComparisonError as exc:
-            raise EngineError(str(exc)) from exc
-        print(f"report: {index}")
-        return
-    try:
-        events = faults.parse(fault) if fault else []
-    except faults.FaultSpecError as exc:
-        raise EngineError(f"--fault: {exc}") from exc
-    cpus = None if args.uncapped else (args.cpus or default_cpu_budget())
-    try:
-        apply_cpu_budget(engine, cpus)
-        if any(e.action == "kill-all-primaries" for e in events):
-            options = engine.options("distributed")
-            if options is not None and not options.standby:
-                print("restarting distributed with --standby (kill-all-primaries needs it) ...", file=sys.stderr)
-                engine.down("distributed")
-                engine.up("distributed", cpus=cpus, web=options.web, api=options.api, standby=True)
-        index = run_comparison(
-            engine,
-            scenario=args.scenario,
-            quick=args.quick,
-            out_dir=args.out,
-            duration_s=args.duration,
-            peak_users=args.users,
-            fault=events or None,
-        )
-    except ComparisonError as exc:
-        raise EngineError(str(exc)) from exc
-    print(f"report: {index}")
-
-
-def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
-    from loadtests import webui
-
-    for variant in VARIANTS if args.target == "both" else (args.target,):
-        engine.up(variant)
-    target = engine.entry_url("monolith" if args.target == "both" else args.target)
-    command = webui.command(
-        target,
-        args.scenario,
-        monolith_url=engine.entry_url("monolith"),
-        distributed_url=engine.entry_url("distributed"),
-        web_port=engine.ports.locust,
-    )
-    print(f"Locust web UI: http://127.0.0.1:{engine.ports.locust}  (target {target}; Ctrl-C to stop)", flush=True)
-    os.execvpe(command[0], command, webui.environment())  # noqa: S606 - becomes the Locust process
-
-
-def cmd_demo(engine: Engine, args: argparse.Namespace) -> None:
-    args.scenario, args.quick, args.out, args.duration, args.users = None, True, None, None, None
-    args.cpus, args.uncapped = None, False
-    cmd_compare(engine, args)
-    print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
-
-
 def cmd_scale(engine: Engine, args: argparse.Namespace) -> None:
     added, removed = engine.scale(args.tier, args.replicas)
     change = ", ".join([f"+{n}" for n in added] + [f"-{n}" for n in removed]) or "no change"
     print(f"{args.tier} replicas: {args.replicas} ({change})")
+
+
+def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
+    from loadtests.harness import compare
+
+    if args.scenario == "scaling":
+        if args.fault:
+            raise OptionsError("--fault and --scenario scaling do not go together: run them one after the other")
+        if args.cpus is not None or args.uncapped:
+            raise OptionsError("--scenario scaling sets its own CPU budget per step (n x 0.4 CPU): drop --cpus")
+        from loadtests.harness.scaling import run_scaling
+
+        index = run_scaling(engine, quick=args.quick, out_dir=args.out, duration_s=args.duration, users=args.users,
+                            rounds=args.rounds, lang=args.lang)  # fmt: skip
+        print(f"report: {index}")
+        return 0
+    request = compare.Request(
+        scenario=args.scenario,
+        quick=args.quick,
+        rounds=args.rounds,
+        duration_s=args.duration,
+        peak_users=args.users,
+        cpus=args.cpus,
+        uncapped=args.uncapped,
+        fault=args.fault,
+        lang=args.lang,
+        out_dir=args.out,
+    )
+    outcome = compare.run_comparison(engine, request, say=lambda message: print(message, file=sys.stderr))
+    print(f"report: {outcome.index}")
+    if not outcome.trustworthy:
+        from loadtests.report import sentences
+        from loadtests.report.words import Words
+
+        print(f"twinshop: {sentences.verdict(outcome.comparison, Words('en'))}", file=sys.stderr)
+        return EXIT_UNTRUSTWORTHY
+    return 0
+
+
+def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
+    from loadtests.harness import locust
+
+    for variant in VARIANTS if args.target == "both" else (args.target,):
+        engine.up(engine.options(variant) or VariantOptions(variant))
+    target = "monolith" if args.target == "both" else args.target
+    urls = {variant: engine.entry_url(variant) for variant in VARIANTS}
+    command = locust.web_ui_command(urls=urls, target=target, scenario=args.scenario, web_port=engine.ports.locust)
+    print(f"Locust web UI: http://127.0.0.1:{engine.ports.locust}  (target {urls[target]}; Ctrl-C to stop)",
+          flush=True)  # fmt: skip
+    os.execvpe(command[0], command, locust.environment())  # noqa: S606 - becomes the Locust process
+
+
+def cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
+    args.scenario, args.quick, args.out, args.duration, args.users, args.rounds = None, True, None, None, None, None
+    args.cpus, args.uncapped, args.fault = None, False, None
+    code = cmd_compare(engine, args)
+    print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,9 +163,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="twinshop",
         description="Run the monolith and the distributed shop on this machine, and compare them.",
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=os.environ.get("TWINSHOP_ENGINE") or "local",
+        help="local processes (default) or Docker Compose containers (env: TWINSHOP_ENGINE)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = sub.add_parser("up", help="start a variant and wait until it answers /readyz")
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    up = command("up", cmd_up, "start a variant and wait until it answers /readyz")
     up.add_argument("variant", choices=VARIANTS)
     up.add_argument("--web", type=int, help="web replicas (distributed; default 2)")
     up.add_argument("--api", type=int, help="API replicas (distributed; default 3)")
@@ -201,85 +192,81 @@ def build_parser() -> argparse.ArgumentParser:
         help="log every request: gunicorn's access log in the monolith, HAProxy's (both hops) in the distributed "
         "variant; off by default, since logging costs CPU in comparisons (errors and retries are always logged)",
     )
-    up.set_defaults(func=cmd_up)
 
-    down = sub.add_parser("down", help="stop a variant, or both; data stays unless --wipe")
+    down = command("down", cmd_down, "stop a variant, or both; data stays unless --wipe")
     down.add_argument("variant", nargs="?", choices=VARIANTS)
     down.add_argument("--wipe", action="store_true", help="also delete the variant's data")
-    down.set_defaults(func=cmd_down)
 
-    status = sub.add_parser("status", help="one row per service, like `docker ps`")
+    status = command("status", cmd_status, "one row per service, like `docker ps`")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_status)
 
-    kill = sub.add_parser("kill", help="stop one service (api-2, db, monolith, ...) for a fault drill")
-    kill.add_argument("name")
-    kill.set_defaults(func=cmd_kill)
+    for name, func, text in (
+        ("kill", cmd_kill, "stop one service (api-2, db, monolith, ...) for a fault drill"),
+        ("crash", cmd_crash, "SIGKILL one service's process; supervisord restarts it by itself"),
+        ("start", cmd_start, "start a stopped service again"),
+    ):
+        command(name, func, text).add_argument("name")
 
-    crash = sub.add_parser("crash", help="SIGKILL one service's process; supervisord restarts it by itself")
-    crash.add_argument("name")
-    crash.set_defaults(func=cmd_crash)
-
-    start = sub.add_parser("start", help="start a stopped service again")
-    start.add_argument("name")
-    start.set_defaults(func=cmd_start)
-
-    reset = sub.add_parser("reset", help="reload the seed data (every running variant by default)")
+    reset = command("reset", cmd_reset, "reload the seed data (every running variant by default)")
     reset.add_argument("variant", nargs="?", choices=VARIANTS)
-    reset.set_defaults(func=cmd_reset)
-    scale = sub.add_parser("scale", help="change the number of api or web replicas of the running distributed variant")
+
+    scale = command("scale", cmd_scale, "change the number of api or web replicas of the running distributed variant")
     scale.add_argument("tier", choices=("api", "web"))
     scale.add_argument("replicas", type=int)
-    scale.set_defaults(func=cmd_scale)
 
-    compare = sub.add_parser("compare", help="run the same Locust scenario against both variants; write the report")
+    compare = command("compare", cmd_compare, "run the same Locust scenario against both variants; write the report")
     compare.add_argument("--quick", action="store_true", help="a whole comparison in about 3 minutes")
     compare.add_argument(
         "--scenario",
-        help="quick, step, spike or soak (default: step; quick with --quick); scaling: workers vs API replicas "
-        "at 1, 2, 4 under the same CPU budget",
+        help="quick, step, spike, soak or capacity (default: step; quick with --quick); scaling: workers vs API "
+        "replicas at 1, 2, 4 under the same CPU budget",
     )
+    compare.add_argument("--rounds", type=int, help="rounds per variant, interleaved (default 3)")
     compare.add_argument(
         "--fault",
         metavar="EVENTS",
-        help="fault drill during each run, e.g. kill:api-1@30s,start:api-1@45s | kill:db@30s,start:db@45s | "
-        "crash:monolith@30s | kill-all-primaries:api@30s",
+        help="fault drill during each run, e.g. kill:api-1@30s,start:api-1@45s | kill:db@10s,start:db@15s | "
+        "crash:monolith@10s | kill-all-primaries:api@10s",
     )
+    compare.add_argument("--lang", choices=("en", "es"), help="language of the report (default: the locale's)")
     compare.add_argument("--out", type=Path, help="report folder (default: reports/<timestamp>/)")
-    compare.add_argument("--duration", type=float, help="seconds of measured load per variant (stretches the shape)")
+    compare.add_argument("--duration", type=float, help="seconds of measured load per run (stretches the shape)")
     compare.add_argument("--users", type=int, help="peak number of simulated users")
     compare.add_argument("--cpus", type=float, help="CPU budget of each variant (default: all cores but 0.5)")
     compare.add_argument("--uncapped", action="store_true", help="no CPU caps (the report says so)")
-    compare.set_defaults(func=cmd_compare)
 
-    locust = sub.add_parser("locust", help="open the Locust web UI on :8089 against either variant")
+    locust = command("locust", cmd_locust, "open the Locust web UI on :8089 against either variant")
     locust.add_argument(
         "--target",
         choices=(*VARIANTS, "both"),
         default="both",
-        help="variant(s) to start; the UI's target drop-down switches between them",
+        help="variant(s) to start; the UI's target field switches between them",
     )
     locust.add_argument("--scenario", default="quick", help="load shape preselected in the UI")
-    locust.set_defaults(func=cmd_locust)
 
-    demo = sub.add_parser("demo", help="the main job of `make demo`: a quick comparison of both variants")
-    demo.set_defaults(func=cmd_demo)
+    demo = command("demo", cmd_demo, "the main job of `make demo`: a quick comparison of both variants")
+    demo.add_argument("--lang", choices=("en", "es"), help="language of the report (default: the locale's)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from loadtests.harness.compare import ComparisonError, Interrupted
+
     args = build_parser().parse_args(argv)
-    engine = Engine()
     try:
-        args.func(engine, args)
-    except (EngineError, ConfigError) as exc:
+        engine = open_engine(args.engine)
+        return args.func(engine, args) or 0
+    except (EngineError, OptionsError, StateError, ConfigError, ComparisonError) as exc:
         print(f"twinshop: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    except Interrupted as exc:
+        print(f"twinshop: stopped by {exc} (Locust stopped, every service started again)", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("twinshop: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())

@@ -1,40 +1,32 @@
-"""Each variant's topology, described once: services, commands, environment, ports.
+"""Each variant's topology, described once: its services, their roles, ports, environment, health checks and CPU caps.
 
-The local engine renders this into a supervisord configuration; a test checks it against
-compose/*.yaml so that the containers and the local processes never drift apart.
+:func:`build` turns a variant's :class:`~twinshop.options.VariantOptions` into a
+:class:`Topology`. Engines only render it: the local engine into supervisord programs on
+127.0.0.1, and a test checks compose/*.yaml against it so that the containers and the local
+processes never drift apart.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = PROJECT_ROOT / "shop" / "gunicorn.conf.py"
-MARIADB_CNF = PROJECT_ROOT / "shop" / "mariadb.cnf"
+from twinshop.options import VariantOptions, check_variant
+from twinshop.state import Secrets
 
-VARIANTS = ("monolith", "distributed")
+GUNICORN_CONF = Path(str(resources.files("shop").joinpath("gunicorn.conf.py")))
+MARIADB_CNF = Path(str(resources.files("shop").joinpath("mariadb.cnf")))
 
 # The WSGI entry point of each process type: identical in the containers.
 APP_MONOLITH = "monolith.app:create_app()"
 APP_API = "distributed.api.app:create_app()"
 APP_WEB = "distributed.web.app:create_app()"
 
-DEFAULT_WEB_REPLICAS = 2
-DEFAULT_API_REPLICAS = 3
-MAX_REPLICAS = 9
-
-
-def port_offset() -> int:
-    """TWINSHOP_PORT_OFFSET shifts every port (tests use it to run beside a user's copy)."""
-    return int(os.environ.get("TWINSHOP_PORT_OFFSET", "0") or 0)
-
 
 @dataclass(frozen=True)
 class Ports:
-    """Default addresses, all on 127.0.0.1 (see CONTRACT.md)."""
+    """The addresses of every service, all on 127.0.0.1, shifted by ``offset`` (see CONTRACT.md)."""
 
     offset: int = 0
 
@@ -57,13 +49,13 @@ class Ports:
     def locust(self) -> int:
         return self._p(8089)
 
-    @property
-    def monolith_db(self) -> int:
-        return self._p(3307)
+    def entry(self, variant: str) -> int:
+        """The port users (and the load tests) go to."""
+        return self.monolith if check_variant(variant) == "monolith" else self.lb
 
-    @property
-    def distributed_db(self) -> int:
-        return self._p(3308)
+    def db(self, variant: str) -> int:
+        """The variant's private MariaDB (only the engine and the invariant checks use it)."""
+        return self._p(3307) if check_variant(variant) == "monolith" else self._p(3308)
 
     def api(self, n: int) -> int:
         return self._p(8100 + n)
@@ -75,30 +67,29 @@ class Ports:
     def web(self, n: int) -> int:
         return self._p(8200 + n)
 
+    def url(self, port: int) -> str:
+        return f"http://127.0.0.1:{port}"
+
 
 @dataclass
 class Service:
-    """One process of the local engine (one container in compose)."""
+    """One node of a variant: a process of the local engine, a container in compose."""
 
     name: str  # as users type it: api-2, db, lb, monolith:gunicorn
     variant: str
-    kind: str  # db | app | api | web | lb  (compose service it corresponds to)
-    command: list[str]
+    kind: str  # db | app | api | api-standby | web | lb  (the compose service it corresponds to)
     port: int
+    app: str | None = None  # the WSGI entry point gunicorn runs (application services only)
     env: dict[str, str] = field(default_factory=dict)
-    health_path: str | None = None  # HTTP path answering 200 when healthy
-    priority: int = 100  # supervisord start order (lower first)
-    stop_wait: int = 10  # seconds before SIGKILL
+    health_path: str | None = None  # HTTP path answering 200 when healthy (None: a TCP check)
+    cpus: float | None = None  # this service's own CPU cap (the variant's cap applies on top)
+    priority: int = 100  # start order (lower first)
+    stop_wait: int = 10  # seconds between the polite stop and SIGKILL
 
     @property
     def program(self) -> str:
         """The supervisord program name: "monolith:gunicorn" is program gunicorn in group monolith."""
         return self.name.split(":")[-1]
-
-    @property
-    def program_path(self) -> str:
-        """The name supervisord's XML-RPC calls take (group:program, or the program alone)."""
-        return self.name
 
     @property
     def address(self) -> str:
@@ -115,52 +106,103 @@ class Topology:
         for service in self.services:
             if service.name == name:
                 return service
-        names = ", ".join(s.name for s in self.services)
-        raise KeyError(f"no service {name!r} in the {self.variant} variant (services: {names})")
+        raise KeyError(f"no service {name!r} in the {self.variant} variant (services: {', '.join(self.names())})")
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.services]
+
+    def of_kind(self, *kinds: str) -> list[Service]:
+        return [s for s in self.services if s.kind in kinds]
 
 
-def bin_path(name: str) -> str:
-    """A console script installed beside this Python (the project's .venv)."""
-    return str(Path(sys.executable).parent / name)
-
-
-def mariadb_service(
-    *, name: str, variant: str, port: int, datadir: Path, socket: Path, init_file: Path, run_as_root: bool
-) -> Service:
-    command = [
-        "mariadbd",
-        f"--defaults-file={MARIADB_CNF}",
-        f"--datadir={datadir}",
-        f"--port={port}",
-        "--bind-address=127.0.0.1",
-        f"--socket={socket}",
-        f"--pid-file={datadir}/mariadbd.pid",
-        f"--init-file={init_file}",
-    ]
-    if run_as_root:
-        command.append("--user=root")
-    # A clean InnoDB shutdown can take a while: give it time before any SIGKILL.
-    return Service(name=name, variant=variant, kind="db", command=command, port=port, priority=10, stop_wait=60)
-
-
-def gunicorn_command(app_path: str) -> list[str]:
-    return [bin_path("gunicorn"), "-c", str(GUNICORN_CONF), app_path]
-
-
-def app_env(*, node: str, variant: str, bind_port: int, secrets: dict[str, str]) -> dict[str, str]:
+def app_env(*, node: str, variant: str, port: int, secrets: Secrets) -> dict[str, str]:
     return {
         "TWINSHOP_NODE": node,
         "TWINSHOP_VARIANT": variant,
-        "GUNICORN_BIND": f"127.0.0.1:{bind_port}",
-        "SECRET_KEY": secrets["SECRET_KEY"],
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "SECRET_KEY": secrets.secret_key,
     }
 
 
-def db_env(*, port: int, secrets: dict[str, str]) -> dict[str, str]:
+def db_env(*, port: int, secrets: Secrets) -> dict[str, str]:
     return {
         "DB_HOST": "127.0.0.1",
         "DB_PORT": str(port),
         "DB_NAME": "shop",
         "DB_USER": "shop",
-        "DB_PASSWORD": secrets["DB_PASSWORD"],
+        "DB_PASSWORD": secrets.db_password,
     }
+
+
+def build(options: VariantOptions, *, ports: Ports, secrets: Secrets) -> Topology:
+    """The services of a variant started with ``options``."""
+    variant = check_variant(options.variant)
+    entry = ports.url(ports.entry(variant))
+    database_env = db_env(port=ports.db(variant), secrets=secrets)
+    # A clean InnoDB shutdown can take a while: give it time before any SIGKILL.
+    db = Service(
+        name="monolith:mariadb" if variant == "monolith" else "db",
+        variant=variant,
+        kind="db",
+        port=ports.db(variant),
+        priority=10,
+        stop_wait=60,
+    )
+    if variant == "monolith":
+        gunicorn = Service(
+            name="monolith:gunicorn",
+            variant=variant,
+            kind="app",
+            port=ports.monolith,
+            app=APP_MONOLITH,
+            env={
+                **app_env(node="monolith", variant=variant, port=ports.monolith, secrets=secrets),
+                **database_env,
+                "GUNICORN_WORKERS": str(options.workers),
+                "GUNICORN_ACCESS_LOG": "1" if options.access_log else "0",
+            },
+            health_path="/healthz",
+            priority=20,
+        )
+        return Topology(variant, [db, gunicorn], entry)
+
+    services = [db]
+    apis = [(f"api-{n}", "api", ports.api(n)) for n in range(1, options.api + 1)]
+    if options.standby:
+        apis.append(("api-standby", "api-standby", ports.api_standby))
+    for name, kind, port in apis:
+        services.append(
+            Service(
+                name=name,
+                variant=variant,
+                kind=kind,
+                port=port,
+                app=APP_API,
+                env={**app_env(node=name, variant=variant, port=port, secrets=secrets), **database_env,
+                     "GUNICORN_WORKERS": "1"},  # fmt: skip
+                health_path="/healthz",
+                priority=20,
+            )
+        )
+    for n in range(1, options.web + 1):
+        services.append(
+            Service(
+                name=f"web-{n}",
+                variant=variant,
+                kind="web",
+                port=ports.web(n),
+                app=APP_WEB,
+                env={
+                    **app_env(node=f"web-{n}", variant=variant, port=ports.web(n), secrets=secrets),
+                    # The web tier reaches the API through the load balancer, like in compose.
+                    "API_URL": ports.url(ports.lb),
+                    "GUNICORN_WORKERS": "1",
+                },
+                health_path="/healthz",
+                priority=30,
+            )
+        )
+    services.append(Service(name="lb", variant=variant, kind="lb", port=ports.lb, health_path="/healthz", priority=40))
+    for service in services:
+        service.cpus = options.caps.for_service(service.kind)
+    return Topology(variant, services, entry)

@@ -1,6 +1,6 @@
 """Statistics from raw per-request records: percentiles, per-second series, steady state, differences.
 
-Pure functions on plain data (plus reading and writing the raw CSV), so each number in the
+Pure functions on plain data (the records of :mod:`loadtests.records`), so each number in the
 report can be checked by hand. Conventions, stated once:
 
 * Times in a series are seconds since the run started (``start``, a unix time).
@@ -9,123 +9,24 @@ report can be checked by hand. Conventions, stated once:
 * Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the
   value at rank ceil(p/100 * n) (1-based). It is always a response time that really
   happened, and it is what a student gets by sorting the column and counting.
+* Latency figures (percentiles, means) leave out requests that got no HTTP answer at all
+  (refused, reset, timed out): a refused connection "takes" a millisecond and would make a
+  dead shop look fast. Those requests count as failures, and ``Summary.unanswered`` says how
+  many were left out.
 * Differences are "other minus base" and, in percent, relative to the base.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from loadtests.scenarios import Scenario
-
-RAW_COLUMNS = (
-    "timestamp",
-    "method",
-    "name",
-    "response_time_ms",
-    "success",
-    "status",
-    "served_by",
-    "server_timing",
-    "error",
-    "user",
-    "order_id",
-)
-"""Columns of the raw requests CSV: one row per request, written by :mod:`loadtests.recorder`.
-
-``order_id`` is filled for an order the shop accepted (a 201 from ``POST /api/orders`` or the
-303 of ``POST /checkout``), from the ``Location`` header: the invariant checks look for it in
-the database after the run."""
+from loadtests.records import RequestRecord
+from shop.served import parse_server_timing
 
 PERCENTILES = (50, 95, 99)
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One request as the load generator saw it."""
-
-    timestamp: float  # unix time the request started
-    method: str
-    name: str  # the grouped name, e.g. /products/[id]
-    response_time_ms: float
-    success: bool
-    status: int  # 0 when no HTTP response came back (refused, reset, timed out)
-    served_by: str = ""  # the X-Served-By header
-    server_timing: str = ""  # the Server-Timing header
-    error: str = ""
-    user: str = ""  # which simulated user sent it, e.g. Browser-0-3 (class, worker, number)
-    order_id: int | None = None  # the order the shop accepted with this request (201 / 303 to /orders/<id>)
-
-    @property
-    def finished(self) -> float:
-        return self.timestamp + self.response_time_ms / 1000.0
-
-
-# -- the raw CSV -------------------------------------------------------------------------
-
-
-def raw_csv_parts(path: Path) -> list[Path]:
-    """The file itself plus the per-process parts ``<stem>.worker-<pid><suffix>`` of a --processes run."""
-    path = Path(path)
-    parts = [path] if path.exists() else []
-    parts += sorted(path.parent.glob(f"{path.stem}.worker-*{path.suffix}"))
-    return parts
-
-
-def read_raw_csv(path: Path) -> list[RequestRecord]:
-    """All records of a run (every part), sorted by start time."""
-    records: list[RequestRecord] = []
-    for part in raw_csv_parts(path):
-        with open(part, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                try:
-                    records.append(
-                        RequestRecord(
-                            timestamp=float(row["timestamp"]),
-                            method=row["method"],
-                            name=row["name"],
-                            response_time_ms=float(row["response_time_ms"]),
-                            success=row["success"] in ("1", "True", "true"),
-                            status=int(row["status"] or 0),
-                            served_by=row.get("served_by") or "",
-                            server_timing=row.get("server_timing") or "",
-                            error=row.get("error") or "",
-                            user=row.get("user") or "",
-                            order_id=int(row["order_id"]) if row.get("order_id") else None,
-                        )
-                    )
-                except (KeyError, TypeError, ValueError):
-                    continue  # a line cut short when the process was killed mid-write
-    records.sort(key=lambda r: r.timestamp)
-    return records
-
-
-def raw_row(record: RequestRecord) -> list:
-    return [
-        f"{record.timestamp:.6f}",
-        record.method,
-        record.name,
-        f"{record.response_time_ms:.3f}",
-        1 if record.success else 0,
-        record.status,
-        record.served_by,
-        record.server_timing,
-        record.error,
-        record.user,
-        "" if record.order_id is None else record.order_id,
-    ]
-
-
-def write_raw_csv(path: Path, records: Iterable[RequestRecord]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RAW_COLUMNS)
-        writer.writerows(raw_row(r) for r in records)
 
 
 # -- percentiles -------------------------------------------------------------------------
@@ -194,7 +95,7 @@ def per_second(
     end: float | None = None,
     users: Sequence[tuple[float, int]] = (),
 ) -> list[Second]:
-    """The run second by second: requests, failures, p50/p95/p99 (ms) and users.
+    """The run second by second: requests, failures, p50/p95/p99 (ms, answered requests) and users.
 
     ``end`` (unix time) defaults to the last finish; seconds without requests have
     ``None`` percentiles. Users are taken from the last sample before the end of the second.
@@ -206,11 +107,14 @@ def per_second(
         end = max(finishes)
     count = max(0, math.ceil(end - start))
     times: list[list[float]] = [[] for _ in range(count)]
+    requests = [0] * count
     failures = [0] * count
     for record, finished in zip(records, finishes, strict=True):
         index = math.floor(finished - start)
         if 0 <= index < count:
-            times[index].append(record.response_time_ms)
+            requests[index] += 1
+            if record.answered:
+                times[index].append(record.response_time_ms)
             if not record.success:
                 failures[index] += 1
     samples = sorted(users)
@@ -220,7 +124,7 @@ def per_second(
         series.append(
             Second(
                 t=t,
-                requests=len(times[t]),
+                requests=requests[t],
                 failures=failures[t],
                 p50=pcts["p50"],
                 p95=pcts["p95"],
@@ -254,22 +158,6 @@ def in_window(records: Iterable[RequestRecord], *, start: float, window: tuple[f
     return [r for r in records if low <= r.finished < high]
 
 
-def stage_windows(stages: Sequence, *, settle_s: float) -> list[tuple[float, float, int]]:
-    """For each stage (until_s, users, spawn_rate): (from, to, users) once its users run plus ``settle_s``.
-
-    A stage too short to settle gets no window.
-    """
-    windows = []
-    previous_end, previous_users = 0.0, 0
-    for stage in stages:
-        ramp = abs(stage.users - previous_users) / stage.spawn_rate if stage.spawn_rate else 0.0
-        begin = previous_end + ramp + settle_s
-        if begin < stage.until_s:
-            windows.append((begin, float(stage.until_s), stage.users))
-        previous_end, previous_users = float(stage.until_s), stage.users
-    return windows
-
-
 # -- summaries ---------------------------------------------------------------------------
 
 
@@ -280,14 +168,16 @@ class Summary:
     requests: int
     failures: int
     duration_s: float
-    rps: float | None
+    rps: float | None  # every request that finished, failed or not
+    ok_rps: float | None  # the requests that succeeded: the throughput users got
     failures_per_s: float | None
-    p50: float | None
+    p50: float | None  # latencies: answered requests only (see the module docstring)
     p95: float | None
     p99: float | None
     mean_ms: float | None
     max_ms: float | None
     availability: float | None  # percent of requests that succeeded
+    unanswered: int = 0  # requests that got no HTTP answer (left out of the latencies)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -301,21 +191,24 @@ def availability(records: Sequence[RequestRecord]) -> float | None:
 
 
 def summarize(records: Sequence[RequestRecord], duration_s: float) -> Summary:
-    times = [r.response_time_ms for r in records]
+    times = [r.response_time_ms for r in records if r.answered]
     failures = sum(1 for r in records if not r.success)
     pcts = percentiles(times)
+    per_s = (lambda n: n / duration_s) if duration_s > 0 else (lambda n: None)
     return Summary(
         requests=len(records),
         failures=failures,
         duration_s=duration_s,
-        rps=len(records) / duration_s if duration_s > 0 else None,
-        failures_per_s=failures / duration_s if duration_s > 0 else None,
+        rps=per_s(len(records)),
+        ok_rps=per_s(len(records) - failures),
+        failures_per_s=per_s(failures),
         p50=pcts["p50"],
         p95=pcts["p95"],
         p99=pcts["p99"],
         mean_ms=sum(times) / len(times) if times else None,
         max_ms=max(times) if times else None,
         availability=availability(records),
+        unanswered=len(records) - len(times),
     )
 
 
@@ -368,7 +261,7 @@ def difference(base: float | None, other: float | None) -> Difference:
     return Difference(base, other, absolute, percent)
 
 
-COMPARED_FIELDS = ("rps", "p50", "p95", "p99", "mean_ms", "max_ms", "failures", "availability")
+COMPARED_FIELDS = ("rps", "ok_rps", "p50", "p95", "p99", "mean_ms", "max_ms", "failures", "availability")
 
 
 def compare_summaries(base: Summary, other: Summary) -> dict[str, Difference]:
@@ -400,6 +293,23 @@ def compare_endpoints(base: Sequence[EndpointRow], other: Sequence[EndpointRow])
 # -- where requests went and where their time went -------------------------------------
 
 
+TIER_ORDER = {"monolith": 0, "web": 1, "api": 2, "lb": 3}
+
+
+def node_tier(node: str) -> str:
+    """web-2 -> web, api-standby -> api, monolith -> monolith, lb -> lb."""
+    if node.startswith("web"):
+        return "web"
+    if node.startswith("api"):
+        return "api"
+    return node
+
+
+def node_sort_key(node: str) -> tuple:
+    number = node.rsplit("-", 1)[-1]
+    return (TIER_ORDER.get(node_tier(node), 4), node == "api-standby", int(number) if number.isdigit() else 0, node)
+
+
 def served_by_counts(records: Iterable[RequestRecord]) -> dict[str, int]:
     """How many requests each node took part in (from X-Served-By; "web-1,api-2" counts for both)."""
     counts: Counter[str] = Counter()
@@ -411,19 +321,24 @@ def served_by_counts(records: Iterable[RequestRecord]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def parse_server_timing(header: str) -> dict[str, float]:
-    """``db;dur=1.2, api;dur=3`` -> {"db": 1.2, "api": 3.0}."""
-    result: dict[str, float] = {}
-    for part in header.split(","):
-        name, _, params = part.strip().partition(";")
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "dur" and name.strip():
-                try:
-                    result[name.strip()] = float(value)
-                except ValueError:
-                    pass
-    return result
+def served_by_tiers(records: Iterable[RequestRecord]) -> dict[str, dict[str, int]]:
+    """Per tier (monolith, web, api, lb): how many successful requests each of its nodes served.
+
+    A distributed page passes through a web node AND an API node, so shares are counted per
+    tier: within each tier they add up to 100 % of the requests that reached it.
+    """
+    tiers: dict[str, Counter[str]] = defaultdict(Counter)
+    for record in records:
+        if not record.success:
+            continue
+        for node in record.served_by.split(","):
+            node = node.strip()
+            if node:
+                tiers[node_tier(node)][node] += 1
+    return {
+        tier: dict(sorted(counts.items(), key=lambda item: node_sort_key(item[0])))
+        for tier, counts in sorted(tiers.items(), key=lambda item: TIER_ORDER.get(item[0], 9))
+    }
 
 
 def server_timing_means(records: Iterable[RequestRecord]) -> dict[str, float]:
@@ -466,35 +381,3 @@ def cpu_by_label(
         for label, values in sorted(grouped.items())
         if values
     }
-
-
-# -- one measured run ----------------------------------------------------------------------
-
-
-@dataclass
-class VariantRun:
-    """Everything measured while one variant ran the scenario (the report's input)."""
-
-    variant: str
-    url: str
-    scenario: Scenario
-    start_time: float  # unix time the stages started
-    end_time: float
-    records: list[RequestRecord]
-    users: list[tuple[float, int]]  # (seconds since start, users running)
-    cpu: list[tuple[float, str, float]]  # (seconds since start, label, percent of one core)
-    services: dict[str, int] = field(default_factory=dict)  # service -> pid
-    startup_s: float | None = None  # None: it was already running
-    locust_cpu_warning: bool = False
-    files: dict[str, Path] = field(default_factory=dict)
-    # Fault drills (`twinshop compare --fault ...`): what was done during the run, and after it.
-    events: list = field(default_factory=list)  # loadtests.drills.RunEvent, in time order
-    pids_before: dict[str, int] = field(default_factory=dict)  # service -> pid when the run started
-    pids_after: dict[str, int] = field(default_factory=dict)  # ... when it ended (before anything was restarted)
-    restored: list[str] = field(default_factory=list)  # services started again after the run
-    api_replicas: int | None = None  # primary API replicas of the distributed variant during the run
-    invariants: object | None = None  # loadtests.invariants.Invariants, checked after the run
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_time - self.start_time

@@ -18,7 +18,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from loadtests.stats import RequestRecord
+import pymysql
+
+from loadtests.records import RequestRecord
+from shop.db import Database
+from shop.dbadmin import DatabaseNotReady, wait_for_db
+from shop.repository import Repository
+from twinshop.engines.base import Engine
 
 REPLAY = "(replay)"  # requests that resend an Idempotency-Key on purpose: the same order comes back
 
@@ -68,21 +74,12 @@ class Invariants:
         }
 
 
-def repository_for(engine, variant: str):
+def repository_for(engine: Engine, variant: str) -> Repository:
     """A repository on the variant's database (the caller closes ``repo.db``)."""
-    from shop.db import Database
-    from shop.repository import Repository
-
     return Repository(Database(engine.db_settings(variant)))
 
 
-def wait_for_database(engine, variant: str, timeout: float = 30) -> None:
-    from shop.dbadmin import wait_for_db
-
-    wait_for_db(engine.db_settings(variant), timeout=timeout)
-
-
-def snapshot(engine, variant: str) -> Snapshot:
+def snapshot(engine: Engine, variant: str) -> Snapshot:
     repo = repository_for(engine, variant)
     try:
         return Snapshot(stock=repo.stock_levels(), ordered=repo.ordered_quantities(), orders=repo.order_count())
@@ -103,13 +100,15 @@ def sample(values, n: int = 5) -> str:
     return text + (f" … ({len(values)} in all)" if len(values) > n else "")
 
 
-def check(engine, variant: str, records: Sequence[RequestRecord], before: Snapshot | None = None) -> Invariants:
+def check(
+    engine: Engine, variant: str, records: Sequence[RequestRecord], before: Snapshot | None = None
+) -> Invariants:
     """Run every check on the variant's database (which must be running)."""
     result = Invariants(variant)
     try:
-        wait_for_database(engine, variant)
+        wait_for_db(engine.db_settings(variant), timeout=30)
         repo = repository_for(engine, variant)
-    except Exception as exc:  # the database did not come back: say so, and fail the run
+    except (DatabaseNotReady, pymysql.err.MySQLError) as exc:  # the database did not come back: fail the run
         result.error = " ".join(str(exc).split())[:300]
         return result
     try:
@@ -180,7 +179,7 @@ def check(engine, variant: str, records: Sequence[RequestRecord], before: Snapsh
                     "failed or timed out after the commit). Not a violation: a retry with the same Idempotency-Key "
                     "returns the same order instead of creating a second one."
                 )
-    except Exception as exc:  # a query failed: the checks are incomplete, which fails the run
+    except pymysql.err.MySQLError as exc:  # a query failed: the checks are incomplete, which fails the run
         result.error = " ".join(str(exc).split())[:300]
     finally:
         repo.db.close()

@@ -16,115 +16,25 @@ shop under load, not an error. URLs with ids are grouped with ``name=`` (``/prod
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import math
 import os
 import random
-import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 
-import gevent.lock
 from locust import FastHttpUser, TaskSet, tag, task
 from locust.env import Environment
 
-from loadtests import checks
-from loadtests.scenarios import DEFAULT_SEED
+from loadtests.scenarios import DEFAULT_SEED, THINK_TIME_S
+from loadtests.visitors import checks
+from loadtests.visitors.catalogue import API_PER_PAGE, Catalogue, catalogue_for
 
 log = logging.getLogger(__name__)
 
-THINK_TIME_S = (0.2, 1.0)  # uniform pause between two tasks of one user
-HTML_PER_PAGE = 20  # products per catalogue page (shop/pages.py)
-API_PER_PAGE = 20
-DISCOVERY_PER_PAGE = 100  # the API's maximum page size
-WORD = re.compile(r"[A-Za-z]{4,}")
-
-
-# -- the catalogue, learned once per process from the API --------------------------------
-
-
-@dataclass
-class Catalogue:
-    """What a visitor can know about the shop: products, categories, words to search for."""
-
-    names: dict[int, str]
-    categories: dict[str, list[int]]  # slug -> product ids
-    ids: list[int] = field(init=False)
-    in_stock: list[int] = field(default_factory=list)
-
-    category_sets: dict[str, set[int]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ids = sorted(self.names)
-        self.category_sets = {slug: set(ids) for slug, ids in self.categories.items()}
-        if not self.in_stock:
-            self.in_stock = list(self.ids)
-
-    @property
-    def slugs(self) -> list[str]:
-        return sorted(self.categories)
-
-    def pages(self, slug: str | None = None, per_page: int = HTML_PER_PAGE) -> int:
-        count = len(self.categories[slug]) if slug else len(self.ids)
-        return max(1, math.ceil(count / per_page))
-
-    def words(self, product_id: int) -> list[str]:
-        return WORD.findall(self.names[product_id]) or [self.names[product_id]]
-
-
-def fetch_json(url: str, timeout: float = 15.0) -> dict:
-    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "twinshop-loadtest"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own http:// URL
-        return json.loads(response.read().decode("utf-8"))
-
-
-def fetch_catalogue(base_url: str) -> Catalogue:
-    """Read every product through ``GET /api/products`` (100 per page)."""
-    names: dict[int, str] = {}
-    categories: dict[str, list[int]] = defaultdict(list)
-    in_stock: list[int] = []
-    page, total = 1, None
-    while total is None or len(names) < total:
-        query = urllib.parse.urlencode({"page": page, "per_page": DISCOVERY_PER_PAGE})
-        body = fetch_json(f"{base_url.rstrip('/')}/api/products?{query}")
-        total = int(body["total"])
-        if not body["items"]:
-            break
-        for item in body["items"]:
-            names[int(item["id"])] = str(item["name"])
-            categories[str(item["category"])].append(int(item["id"]))
-            if int(item.get("stock", 1)) > 0:
-                in_stock.append(int(item["id"]))
-        page += 1
-    if not names:
-        raise RuntimeError(f"{base_url}/api/products lists no products: is the seed data loaded (`twinshop reset`)?")
-    return Catalogue(names=names, categories=dict(categories), in_stock=sorted(in_stock))
-
-
-_catalogues: dict[str, Catalogue] = {}
-_catalogue_lock = gevent.lock.Semaphore()
-
-
-def catalogue_for(base_url: str, *, refresh: bool = False) -> Catalogue:
-    """The catalogue of ``base_url``, fetched once per process (and again with ``refresh``)."""
-    with _catalogue_lock:
-        if refresh or base_url not in _catalogues:
-            started = time.monotonic()
-            _catalogues[base_url] = fetch_catalogue(base_url)
-            log.info(
-                "catalogue of %s: %d products, %d categories (%.1f s)",
-                base_url,
-                len(_catalogues[base_url].ids),
-                len(_catalogues[base_url].categories),
-                time.monotonic() - started,
-            )
-        return _catalogues[base_url]
 
 
 # -- seeded randomness -------------------------------------------------------------------

@@ -6,7 +6,7 @@ listens to ``events.request``, buffers rows and flushes them once a second (and 
 
 Runs with ``--processes N`` too: the master makes no requests and records nothing; each
 worker process writes its own part ``<stem>.worker-<pid>.csv`` next to the given path, and
-:func:`loadtests.stats.read_raw_csv` reads all parts back as one run.
+:func:`loadtests.records.read_raw_csv` reads all parts back as one run.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import gevent
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.checks import accepted_order_id
-from loadtests.stats import RAW_COLUMNS
+from loadtests.records import RAW_COLUMNS
+from loadtests.visitors.checks import accepted_order_id
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,566 @@
+"""`twinshop compare`: the experiment — the same Locust scenario against each variant, in interleaved
+rounds, under the same CPU budget, with every disturbance measured; then the report.
+
+The steps, each in its own home:
+
+1. **plan** (:func:`plan`): resolve the scenario, rounds, warm-up, language and fault events,
+   and refuse anything wrong (an unknown scenario, a fault target no variant has, a report
+   folder that cannot be written) before anything starts;
+2. **prepare**: every variant runs with the same CPU budget (restarted when it had another);
+3. **warm up** each variant once (read-only load: connection pools, caches, imports);
+4. **rounds**: monolith, distributed, monolith, distributed, ... each run from the same reset
+   state (:func:`measure`: a Locust process, :mod:`~loadtests.harness.locust`, while
+   :mod:`~loadtests.harness.sampling` samples the CPU and :mod:`loadtests.drills` applies the
+   fault events); a run disturbed by other programs is measured again (at most ``max_reruns``
+   times); the invariants are checked after every run;
+5. **report** (:mod:`loadtests.report`).
+
+However it ends — normally, on an error, on Ctrl-C, SIGTERM or SIGHUP — the Locust child is
+stopped and every service of every variant is running again.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import platform
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import psutil
+
+from loadtests import drills
+from loadtests.analysis.rounds import Comparison, Setup, VariantRounds
+from loadtests.analysis.run import Measurement, RunAnalysis, analyse
+from loadtests.harness import invariants
+from loadtests.harness.locust import LocustFailed, LocustProcess, RunFiles, headless_command
+from loadtests.harness.progress import Phase, Progress, ProgressTracker, StderrProgressBar
+from loadtests.harness.sampling import CpuSampler, as_tuples
+from loadtests.scenarios import (
+    COMPARE_DEFAULT,
+    DEFAULT_SEED,
+    MEASURED_SCENARIOS,
+    QUICK,
+    Scenario,
+    get_scenario,
+)
+from twinshop.engines.base import Engine, EngineError
+from twinshop.options import VARIANTS, CpuCaps, VariantOptions
+from twinshop.state import PROJECT_ROOT
+
+ROUNDS = 3
+# --quick: each run squeezed to this many seconds (3 rounds of 20 s per variant for the quick scenario:
+# a whole comparison in about 3 minutes; 10-second steps for a capacity search).
+QUICK_DURATIONS = {"quick": 20.0, "capacity": 100.0}
+QUICK_WARMUP_S = 8.0
+WARMUP_S = 20.0
+MAX_RERUNS = 2  # a disturbed run is measured again at most this many times
+MAX_ROUNDS = 20
+LANGUAGES = ("en", "es")
+
+
+class ComparisonError(RuntimeError):
+    """A comparison could not be made; the message says why in one line."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+class InvariantViolation(ComparisonError):
+    """The report was written, but an invariant failed (an accepted order is missing, stock below zero, ...)."""
+
+    def __init__(self, message: str, index: Path):
+        super().__init__(message)
+        self.index = index
+
+
+class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, which it generalises
+    """The comparison was asked to stop (Ctrl-C, SIGTERM, SIGHUP); ``signum`` says how."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@dataclass(frozen=True)
+class Request:
+    """What was asked for: the command line of `twinshop compare`, as one typed object."""
+
+    scenario: str | None = None
+    quick: bool = False
+    rounds: int | None = None
+    duration_s: float | None = None  # seconds of measured load per run (stretches the scenario)
+    peak_users: int | None = None
+    cpus: float | None = None  # each variant's CPU budget (default: every core but half a core for Locust)
+    uncapped: bool = False
+    fault: str | None = None
+    lang: str | None = None  # en | es; default: the locale's
+    out_dir: Path | None = None
+    seed: int = DEFAULT_SEED
+    warmup_s: float | None = None
+    reset: bool = True
+    check_invariants: bool = True
+    max_reruns: int = MAX_RERUNS
+    variants: tuple[str, ...] = VARIANTS
+
+
+@dataclass
+class Plan:
+    """The request resolved and checked: what will run."""
+
+    scenario: Scenario
+    rounds: int
+    warmup_s: float
+    events: list[drills.FaultEvent]
+    budget: float | None  # cores per variant; None: uncapped
+    lang: str
+    out_dir: Path
+    request: Request
+
+    @property
+    def duration_s(self) -> float:
+        return self.scenario.duration_s
+
+
+@dataclass
+class Outcome:
+    index: Path
+    comparison: Comparison
+
+    @property
+    def trustworthy(self) -> bool:
+        return self.comparison.trustworthy
+
+
+# -- 1. plan --------------------------------------------------------------------------------
+
+
+def default_language() -> str:
+    """es when the user's locale is Spanish, en otherwise."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "es" if value.lower().startswith("es") else "en"
+    code = (locale.getlocale()[0] or "").lower()
+    return "es" if code.startswith("es") else "en"
+
+
+def default_budget(engine: Engine) -> float | None:
+    """Every core but half a core for the load generator; None where CPU cannot be capped."""
+    if engine.cpu_cap_problem() is not None:
+        return None
+    return max(0.5, (os.cpu_count() or 1) - 0.5)
+
+
+def default_out_dir() -> Path:
+    return PROJECT_ROOT / "reports" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse, before anything runs, a report folder that cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".twinshop-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ComparisonError(f"cannot write the report to {folder}: {exc.strerror or exc}") from None
+
+
+def planned_services(engine: Engine, variant: str, *, standby: bool) -> list[str]:
+    """The services the variant will run in this comparison (with the standby when a drill needs it)."""
+    options = engine.options(variant) or VariantOptions(variant)
+    if variant == "distributed" and standby:
+        options = replace(options, standby=True)
+    return engine.topology(variant, options).names()
+
+
+def plan(engine: Engine, request: Request) -> Plan:
+    """Resolve and check the request; a ComparisonError says what is wrong before anything starts."""
+    name = request.scenario or (QUICK.name if request.quick else COMPARE_DEFAULT)
+    if name not in MEASURED_SCENARIOS or name == "scaling":
+        choices = ", ".join(s for s in MEASURED_SCENARIOS if s != "scaling")
+        raise ComparisonError(f"unknown scenario {name!r}; choose one of: {choices}, or scaling")
+    rounds = request.rounds if request.rounds is not None else ROUNDS
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise ComparisonError(f"--rounds must be from 1 to {MAX_ROUNDS}, not {rounds}")
+    if request.duration_s is not None and not 5 <= request.duration_s <= 3600:
+        raise ComparisonError(f"--duration must be from 5 to 3600 seconds, not {request.duration_s:g}")
+    if request.peak_users is not None and not 1 <= request.peak_users <= 1000:
+        raise ComparisonError(f"--users must be from 1 to 1000, not {request.peak_users}")
+    duration = request.duration_s
+    if duration is None and request.quick:
+        duration = QUICK_DURATIONS.get(name, 60.0)
+    scenario = get_scenario(name, duration_s=duration, peak_users=request.peak_users)
+    lang = request.lang or default_language()
+    if lang not in LANGUAGES:
+        raise ComparisonError(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    if request.uncapped and request.cpus is not None:
+        raise ComparisonError("--cpus and --uncapped do not go together")
+    budget = None if request.uncapped else request.cpus or default_budget(engine)
+    if request.cpus is not None and (problem := engine.cpu_cap_problem()):
+        raise ComparisonError(f"cannot cap CPU on this machine: {problem}; run without --cpus (or with --uncapped)")
+    events: list[drills.FaultEvent] = []
+    if request.fault:
+        try:
+            events = drills.parse(request.fault)
+            drills.check_times(events, scenario.duration_s)
+            standby = any(e.action == "kill-all-primaries" for e in events)
+            drills.check_targets(events, {v: planned_services(engine, v, standby=standby) for v in request.variants})
+        except drills.FaultSpecError as exc:
+            raise ComparisonError(f"--fault: {exc}") from None
+    out_dir = Path(request.out_dir) if request.out_dir else default_out_dir()
+    check_writable(out_dir)
+    warmup = request.warmup_s
+    if warmup is None:
+        warmup = QUICK_WARMUP_S if request.quick or scenario.duration_s < 60 else WARMUP_S
+    return Plan(scenario, rounds, warmup, events, budget, lang, out_dir, request)
+
+
+# -- 2. prepare: the same CPU budget for every variant ---------------------------------------------
+
+
+def wanted_options(current: VariantOptions | None, variant: str, plan: Plan) -> VariantOptions:
+    """The options a variant runs the comparison with: its own replicas and workers, the comparison's budget."""
+    options = current or VariantOptions(variant)
+    options = replace(options, caps=CpuCaps(variant=plan.budget))
+    if variant == "distributed" and any(e.action == "kill-all-primaries" for e in plan.events):
+        options = replace(options, standby=True)  # kill-all-primaries needs the standby
+    return options
+
+
+def prepare(engine: Engine, variant: str, plan: Plan, say: Callable[[str], None]) -> float | None:
+    """Make the variant run with the comparison's options; seconds it took to start (None: it already ran so)."""
+    current = engine.options(variant)
+    wanted = wanted_options(current, variant, plan)
+    if current == wanted and engine.running(variant):
+        engine.up(wanted)  # starts any stopped service, waits until ready
+        return None
+    if engine.running(variant):
+        say(f"restarting {variant} as `{wanted.command()}` (the comparison's CPU budget) ...")
+        engine.down(variant)
+    return engine.up(wanted).seconds
+
+
+# -- signals and clean-up ---------------------------------------------------------------------------
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP (a closed terminal, `timeout`, a CI runner) into :class:`Interrupted`,
+    so every ``finally`` runs: Locust is stopped and the variants are put back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def restore(engine: Engine, variant: str, timeout_s: float = 90.0) -> list[str]:
+    """Start every service of the variant that is not running and wait until all are healthy again.
+
+    Returns the services that had to be started; a ComparisonError when they do not come back
+    (the next run must not be measured beside a half-broken variant).
+    """
+    rows = [row for row in engine.status() if row.variant == variant]
+    stopped = [row.name for row in rows if row.state != "RUNNING" and row.name != "monolith"]
+    try:
+        if variant == "monolith":
+            engine.start("monolith")
+        else:
+            for name in engine.topology(variant).names():
+                engine.start(name)
+    except EngineError as exc:
+        raise ComparisonError(f"could not start the {variant} services again after the drill: {exc}") from exc
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rows = [row for row in engine.status() if row.variant == variant]
+        if all(row.state == "RUNNING" and row.health == "healthy" for row in rows):
+            return stopped
+        time.sleep(0.5)
+    unhealthy = [f"{row.name} ({row.state}, {row.health})" for row in rows if row.health != "healthy"]
+    raise ComparisonError(
+        f"the {variant} services did not all come back within {timeout_s:.0f} s after the drill: {', '.join(unhealthy)}"
+    )
+
+
+def put_back(engine: Engine, variants: Sequence[str]) -> None:
+    """After an interruption: every service of every running variant started again (best effort, quietly)."""
+    for variant in variants:
+        if engine.running(variant):
+            try:
+                restore(engine, variant, timeout_s=60)
+            except ComparisonError:
+                pass  # the interruption is what gets reported; `twinshop status` shows the rest
+
+
+# -- 4. one measured run ----------------------------------------------------------------------------
+
+
+def pids_of(engine: Engine, variant: str) -> dict[str, int]:
+    return {row.name: row.pid for row in engine.status() if row.variant == variant and row.pid}
+
+
+def warm_up(engine: Engine, variant: str, plan: Plan, folder: Path, scenario: str = "warmup") -> None:
+    """Read-only load, not measured: caches, connection pools and worker imports."""
+    files = RunFiles(folder)
+    cmd = headless_command(host=engine.entry_url(variant), scenario=scenario, duration_s=plan.warmup_s,
+                           peak_users=plan.request.peak_users if scenario != "warmup" else None,
+                           seed=plan.request.seed, exclude_tags=("write",))  # fmt: skip
+    with LocustProcess(cmd, files) as locust:
+        try:
+            locust.wait(timeout_s=plan.warmup_s + 90)
+        except LocustFailed as exc:
+            raise ComparisonError(f"the warm-up against {variant} failed: {exc}") from None
+
+
+def measure(
+    engine: Engine,
+    variant: str,
+    *,
+    scenario: Scenario,
+    plan: Plan,
+    round: int,
+    attempt: int,
+    folder: Path,
+    tracker: ProgressTracker,
+    events: Sequence[drills.FaultEvent] = (),
+) -> Measurement:
+    """One run: the scenario against the variant, with CPU sampling and (with events) the fault drill."""
+    files = RunFiles(folder)
+    files.clear()
+    url = engine.entry_url(variant)
+    options = engine.options(variant)
+    before = invariants.snapshot(engine, variant) if plan.request.check_invariants else None
+    pids_before = pids_of(engine, variant)
+    sampler = CpuSampler(engine, variant).start()
+    drill = (
+        drills.Drill(engine, variant, events, meta_path=files.meta, log_path=folder / "faults.log",
+                     api_replicas=options.api if options else 3)
+        if events else None
+    )  # fmt: skip
+    applied: list[drills.AppliedEvent] = []
+    restored: list[str] = []
+    cmd = headless_command(host=url, scenario=scenario.name, duration_s=scenario.duration_s,
+                           peak_users=plan.request.peak_users, seed=plan.request.seed, files=files)  # fmt: skip
+
+    def clock():
+        start = files.start_time()
+        elapsed = None if start is None else time.time() - start
+        return elapsed, scenario.duration_s, drill.next_event() if drill else None
+
+    with LocustProcess(cmd, files) as locust:
+        sampler.watch("locust", locust.pid)
+        if drill is not None:
+            drill.begin()
+        tracker.run_clock = clock
+        try:
+            locust.wait(timeout_s=scenario.duration_s + 120)
+        except LocustFailed as exc:
+            raise ComparisonError(f"Locust failed against {variant}: {exc}") from None
+        finally:
+            tracker.run_clock = None
+            samples = sampler.stop()
+            if drill is not None:
+                applied = drill.stop()
+    pids_after = pids_of(engine, variant)
+    if events:
+        tracker.begin("restore", variant, round)
+        restored = restore(engine, variant)
+    records = files.records()
+    if not records:
+        raise ComparisonError(f"the run against {variant} produced no data (see {files.log}): {files.log_tail()}")
+    start_time = files.start_time() or records[0].timestamp
+    planned = [(float(t), scenario.planned_users(t)) for t in range(int(scenario.duration_s) + 1)]
+    users = files.users(start_time) or planned
+    checked = None
+    if before is not None:
+        tracker.begin("checks", variant, round)
+        checked = invariants.check(engine, variant, records, before)
+    return Measurement(
+        variant=variant,
+        round=round,
+        attempt=attempt,
+        url=url,
+        scenario=scenario,
+        start_time=start_time,
+        records=records,
+        users=users,
+        cpu=as_tuples(samples, start_time),
+        folder=folder,
+        locust_cpu_warning=files.locust_warned_about_cpu(),
+        cpu_budget=options.caps.variant if options else None,
+        events=drills.run_events(applied, events, start_time=start_time, variant=variant) if events else [],
+        pids_before=pids_before,
+        pids_after=pids_after,
+        restored=restored,
+        api_replicas=options.api if options and variant == "distributed" else None,
+        invariants=checked,
+    )
+
+
+# -- the whole comparison ------------------------------------------------------------------------------
+
+
+def machine_facts() -> dict:
+    load = os.getloadavg()
+    return {
+        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_1m": round(load[0], 2),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def locust_version() -> str:
+    try:
+        return package_version("locust")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def phases(plan: Plan, variants: Sequence[str], start_estimates: dict[str, float]) -> list[Phase]:
+    result = []
+    for v in variants:
+        result += [Phase("start", v, start_estimates[v]), Phase("warm-up", v, plan.warmup_s + 5.0)]
+    for r in range(1, plan.rounds + 1):
+        for v in variants:
+            result += [Phase("reset", v, 2.0, r), Phase("run", v, plan.duration_s + 4.0, r)]
+            if plan.events:
+                result.append(Phase("restore", v, 3.0, r))
+            if plan.request.check_invariants:
+                result.append(Phase("checks", v, 1.0, r))
+    return [*result, Phase("report", "", 8.0)]
+
+
+def run_comparison(
+    engine: Engine,
+    request: Request,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Outcome:
+    """Plan, measure every variant in interleaved rounds, write the report; return where it is.
+
+    Raises ComparisonError (one line) when the comparison cannot be made, InvariantViolation after
+    writing the report when an invariant failed, Interrupted on SIGTERM/SIGHUP (KeyboardInterrupt
+    on Ctrl-C) — in every case with Locust stopped and every service running again.
+    """
+    from loadtests import report  # matplotlib is slow to import; the CLI's other commands never need it
+
+    p = plan(engine, request)
+    variants = list(request.variants)
+    say = say or (lambda message: None)
+    progress = StderrProgressBar() if progress is None else progress
+    machine = machine_facts()
+    estimates = {v: 2.0 if engine.options(v) == wanted_options(engine.options(v), v, p) else 20.0 for v in variants}
+    kept: dict[str, list[RunAnalysis]] = {v: [] for v in variants}
+    discarded: dict[str, list[RunAnalysis]] = {v: [] for v in variants}
+    started: dict[str, float | None] = {}
+    with stop_signals_raise():
+        try:
+            with ProgressTracker(phases(p, variants, estimates), progress, rounds=p.rounds) as tracker:
+                for v in variants:
+                    tracker.begin("start", v)
+                    try:
+                        started[v] = prepare(engine, v, p, say)
+                    except EngineError as exc:
+                        raise ComparisonError(f"the {v} variant did not start: {exc}") from None
+                    tracker.begin("warm-up", v)
+                    if p.request.reset:
+                        engine.reset(v)
+                    if p.warmup_s > 0:
+                        warm_up(engine, v, p, p.out_dir / "data" / v / "warmup")
+                for r in range(1, p.rounds + 1):
+                    for v in variants:
+                        kept[v].append(measure_round(engine, v, p, r, tracker, discarded[v], p.out_dir / "data"))
+                tracker.begin("report", "")
+                setup = Setup(
+                    scenario=p.scenario,
+                    rounds=p.rounds,
+                    seed=request.seed,
+                    warmup_s=p.warmup_s,
+                    reset=request.reset,
+                    caps={v: (engine.options(v) or VariantOptions(v)).caps for v in variants},
+                    machine=machine,
+                    engine=engine.facts(),
+                    locust_version=locust_version(),
+                    fault_spec=",".join(e.label for e in p.events) or None,
+                    access_logs=tuple(v for v in variants if (engine.options(v) or VariantOptions(v)).access_log),
+                    started_for_run=started,
+                    others_running={v: [o for o in VARIANTS if o != v and engine.running(o)] for v in variants},
+                    max_reruns=request.max_reruns,
+                )
+                comparison = Comparison(
+                    setup=setup,
+                    variants=[VariantRounds(v, kept[v], discarded[v]) for v in variants],
+                    created=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                )
+                index = report.write(p.out_dir, comparison, lang=p.lang)
+        except BaseException:
+            put_back(engine, variants)
+            raise
+    violations = [
+        f"{a.variant} round {a.round}: {text}"
+        for v in comparison.variants
+        for a in v.runs
+        if a.m.invariants is not None
+        for text in a.m.invariants.violations()
+    ]
+    if violations:
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise InvariantViolation(f"invariant violated on {violations[0]}{more}; report: {index}", index)
+    return Outcome(index, comparison)
+
+
+def measure_round(
+    engine: Engine,
+    variant: str,
+    p: Plan,
+    round: int,
+    tracker: ProgressTracker,
+    discarded: list[RunAnalysis],
+    data_dir: Path,
+) -> RunAnalysis:
+    """One round of one variant: reset, run, and measure again while other programs disturb it (bounded)."""
+    attempt = 1
+    while True:
+        note = "" if attempt == 1 else f"measuring again (attempt {attempt})"
+        tracker.begin("reset", variant, round, note=note)
+        if p.request.reset:
+            engine.reset(variant)
+        tracker.begin("run", variant, round, note=note)
+        suffix = "" if attempt == 1 else f".attempt-{attempt}"
+        m = measure(
+            engine,
+            variant,
+            scenario=p.scenario,
+            plan=p,
+            round=round,
+            attempt=attempt,
+            folder=data_dir / variant / f"round-{round}{suffix}",
+            tracker=tracker,
+            events=p.events,
+        )
+        analysis = analyse(m)
+        if not analysis.disturbed or attempt > p.request.max_reruns:
+            return analysis
+        discarded.append(analysis)
+        attempt += 1

@@ -1,0 +1,19 @@
+"""The ways to run a variant's topology; :func:`open_engine` picks one (``--engine`` or ``TWINSHOP_ENGINE``)."""
+
+from __future__ import annotations
+
+import os
+
+from twinshop.engines.base import Engine, EngineError
+
+ENGINES = ("local",)
+
+
+def open_engine(name: str | None = None) -> Engine:
+    """The engine called ``name`` (default: TWINSHOP_ENGINE, else local)."""
+    name = name or os.environ.get("TWINSHOP_ENGINE") or "local"
+    if name == "local":
+        from twinshop.engines.local import LocalEngine
+
+        return LocalEngine()
+    raise EngineError(f"unknown engine {name!r}: choose {' or '.join(ENGINES)}")

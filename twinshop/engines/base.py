@@ -1,0 +1,112 @@
+"""The engine interface: one small set of verbs to run a variant's topology, whatever runs it.
+
+The CLI and the comparison harness speak only to this interface, so a comparison can put any
+two deployments side by side. Engines implement it structurally (no base class to inherit):
+:class:`twinshop.engines.local.LocalEngine` runs processes under supervisord.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shop.config import DatabaseSettings
+from twinshop.options import VariantOptions
+from twinshop.topology import Ports, Topology
+
+
+class EngineError(RuntimeError):
+    """A failure the user can act on; the CLI prints it as one line."""
+
+
+@dataclass
+class ServiceStatus:
+    """One row of ``twinshop status``, like a row of ``docker ps``."""
+
+    name: str
+    variant: str
+    pid: int | None
+    address: str
+    state: str  # RUNNING, STOPPED, STARTING, BACKOFF, EXITED, FATAL, DEGRADED (the monolith box)
+    health: str  # healthy | unhealthy | unreachable | - (not running)
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """What ``up`` did: how long until the variant answered, and whether it was already running."""
+
+    variant: str
+    seconds: float
+    already_running: bool
+    started_at: float | None = None  # unix time the running variant was started
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds a service used since the previous reading, in all, and per part (e.g. per gunicorn worker)."""
+
+    seconds: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+class CpuSource(Protocol):
+    """Where one service's CPU can be read: a process tree, a container's cgroup, ..."""
+
+    def read(self) -> CpuReading | None:
+        """The CPU used since the previous call (the first call sets the baseline); None once it is gone."""
+
+
+class Engine(Protocol):
+    name: str  # "local", "compose"
+    ports: Ports
+
+    def entry_url(self, variant: str) -> str:
+        """Where users and the load generator reach the variant."""
+
+    def stats_url(self) -> str:
+        """HAProxy's statistics page."""
+
+    def running(self, variant: str) -> bool:
+        """Whether the variant's supervisor (or project) runs, healthy or not."""
+
+    def options(self, variant: str) -> VariantOptions | None:
+        """How the running variant was started; None when it is not running."""
+
+    def up(self, options: VariantOptions, *, timeout: float = 60) -> UpResult:
+        """Start the variant (or check that it runs as asked) and wait until it answers /readyz."""
+
+    def down(self, variant: str | None = None, *, wipe: bool = False) -> list[str]:
+        """Stop a variant, or all; with ``wipe`` delete its data too. Returns the variants stopped."""
+
+    def status(self) -> list[ServiceStatus]:
+        """One row per service of every running variant."""
+
+    def topology(self, variant: str, options: VariantOptions | None = None) -> Topology:
+        """The services of the variant as it runs (or would run with ``options``, or its last options)."""
+
+    def kill(self, name: str) -> None:
+        """Stop one service and keep it stopped."""
+
+    def start(self, name: str) -> None:
+        """Start a stopped service again."""
+
+    def crash(self, name: str) -> None:
+        """Kill one service the hard way; its supervisor (restart policy) starts it again."""
+
+    def scale(self, tier: str, count: int) -> tuple[list[str], list[str]]:
+        """Change the number of api or web replicas, live; returns (added, removed)."""
+
+    def reset(self, variant: str | None = None) -> list[str]:
+        """Reload the seed data; returns the variants reset."""
+
+    def db_settings(self, variant: str) -> DatabaseSettings:
+        """How the harness reaches the variant's database (the invariant checks)."""
+
+    def cpu_sources(self, variant: str) -> dict[str, CpuSource]:
+        """Service name -> where its CPU can be read now (asked again after a restart)."""
+
+    def cpu_cap_problem(self) -> str | None:
+        """Why CPU caps cannot be set here (None: they can)."""
+
+    def facts(self) -> dict[str, str]:
+        """What the report states about the engine (name, versions, image ids)."""
