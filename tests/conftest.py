@@ -16,7 +16,8 @@ import requests
 
 from shop.db import Database
 from shop.repository import Repository
-from twinshop.engine import Engine
+from twinshop.engines.local import LocalEngine
+from twinshop.options import VariantOptions
 from twinshop.topology import Ports
 
 PORT_OFFSET = int(os.environ.get("TWINSHOP_TEST_PORT_OFFSET", "10000"))
@@ -29,26 +30,26 @@ def engine_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(engine_home: Path):
-    eng = Engine(home=engine_home, ports=Ports(PORT_OFFSET))
+    eng = LocalEngine(home=engine_home, ports=Ports(PORT_OFFSET))
     yield eng
     eng.down(wipe=True)
 
 
 @pytest.fixture(scope="session")
-def cli_env(engine: Engine) -> dict[str, str]:
+def cli_env(engine: LocalEngine) -> dict[str, str]:
     """Environment for running the `twinshop` command against the test engine."""
-    return {**os.environ, "TWINSHOP_HOME": str(engine.home), "TWINSHOP_PORT_OFFSET": str(PORT_OFFSET)}
+    return {**os.environ, "TWINSHOP_HOME": str(engine.home.root), "TWINSHOP_PORT_OFFSET": str(PORT_OFFSET)}
 
 
 @pytest.fixture(scope="session")
-def monolith_url(engine: Engine) -> str:
-    engine.up("monolith")
+def monolith_url(engine: LocalEngine) -> str:
+    engine.up(VariantOptions("monolith"))
     return engine.entry_url("monolith")
 
 
 @pytest.fixture(scope="session")
-def distributed_url(engine: Engine) -> str:
-    engine.up("distributed", standby=True)
+def distributed_url(engine: LocalEngine) -> str:
+    engine.up(VariantOptions("distributed", standby=True))
     return engine.entry_url("distributed")
 
 
@@ -70,7 +71,7 @@ def http():
 
 
 @pytest.fixture
-def repo(engine: Engine, variant: str, base_url: str) -> Repository:
+def repo(engine: LocalEngine, variant: str, base_url: str) -> Repository:
     """Direct access to the variant's database, to check what the HTTP calls did."""
     database = Database(engine.db_settings(variant))
     yield Repository(database)

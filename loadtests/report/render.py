@@ -446,6 +446,17 @@ def write_csvs(folder: Path, c: Comparison) -> None:
                                  round(a.others_cpu, 1), round(a.steal, 1), round(a.load_generator_peak, 1)])
 
 
+def raw_files(out_dir: Path, c: Comparison) -> list[str]:
+    """The raw request files of the kept runs, relative to the report (those the harness wrote there)."""
+    found = []
+    for v in c.variants:
+        for a in v.runs:
+            raw = a.m.folder / "requests.csv" if a.m.folder else None
+            if raw is not None and raw.exists() and raw.resolve().is_relative_to(out_dir.resolve()):
+                found.append(str(raw.resolve().relative_to(out_dir.resolve())))
+    return found
+
+
 def write(out_dir: Path, c: Comparison, *, lang: str = "en") -> Path:
     """Write the whole report into ``out_dir``; return the path of index.html."""
     out_dir = Path(out_dir)
@@ -486,7 +497,7 @@ def write(out_dir: Path, c: Comparison, *, lang: str = "en") -> Path:
         interference=interference_rows(c, w),
         failures=failure_rows(c, w),
         invariants=invariant_rows(c, w),
-        rounds_kept={v.variant: [a.m.folder.name if a.m.folder else "" for a in v.runs] for v in c.variants},
+        raw_files=raw_files(out_dir, c),
     )
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")

@@ -44,7 +44,8 @@ def run(
     answer at all (``unanswered_every``), and with ``down_from`` every request after that second is refused."""
     rng = random.Random(f"{variant}:{round}:{attempt}")
     served = served_by or ("monolith" if variant == "monolith" else "web-{0},api-{0}")
-    users = [(float(t), min(scenario.steady_users, round_users(scenario, t))) for t in range(int(scenario.duration_s) + 1)]
+    seconds = range(int(scenario.duration_s) + 1)
+    users = [(float(t), min(scenario.steady_users, scenario.planned_users(t))) for t in seconds]
     records = []
     n = 0
     for t, count in users[:-1]:
@@ -85,10 +86,6 @@ def run(
             cpu_budget=budget,
         )
     )
-
-
-def round_users(scenario, t: float) -> int:
-    return scenario.planned_users(t)
 
 
 def comparison(

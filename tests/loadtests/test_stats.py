@@ -6,13 +6,21 @@ import math
 
 import pytest
 
-from loadtests import checks, stats
-from loadtests.scenarios import QUICK, SPIKE, STEP, Stage, get_scenario
-from loadtests.stats import RequestRecord
+from loadtests.analysis import stats
+from loadtests.records import RequestRecord, read_raw_csv, write_raw_csv
+from loadtests.scenarios import QUICK, SPIKE, STEP, Scenario, Stage, get_scenario
+from loadtests.visitors import checks
 
 
 def record(
-    ts: float, rt: float, *, name: str = "/", ok: bool = True, served_by: str = "", timing: str = ""
+    ts: float,
+    rt: float,
+    *,
+    name: str = "/",
+    ok: bool = True,
+    served_by: str = "",
+    timing: str = "",
+    answered: bool = True,
 ) -> RequestRecord:
     return RequestRecord(
         timestamp=ts,
@@ -20,10 +28,10 @@ def record(
         name=name,
         response_time_ms=rt,
         success=ok,
-        status=200 if ok else 500,
+        status=(200 if ok else 500) if answered else 0,
         served_by=served_by,
         server_timing=timing,
-        error="" if ok else "HTTP 500",
+        error="" if ok else "HTTP 500" if answered else "connection refused",
     )
 
 
@@ -106,10 +114,11 @@ def test_in_window_keeps_requests_that_finished_inside_it():
 
 
 def test_stage_windows_skip_each_ramp_and_settle_time():
-    stages = [Stage(50, 10, 5), Stage(100, 20, 5), Stage(103, 30, 5)]
+    stages = (Stage(50, 10, 5), Stage(100, 20, 5), Stage(103, 30, 5))
+    scenario = Scenario("three", "", stages, steady_users=30, settle_s=10)
     # stage 1: 10 users at 5/s -> 2 s ramp + 10 s settle -> from 12; stage 2: 50 + 2 + 10 = 62;
     # stage 3 would start at 100 + 2 + 10 = 112, after its end at 103: no window
-    assert stats.stage_windows(stages, settle_s=10) == [(12.0, 50.0, 10), (62.0, 100.0, 20)]
+    assert scenario.stage_windows() == [(12.0, 50.0, 10), (62.0, 100.0, 20)]
 
 
 # -- summaries and differences ------------------------------------------------------------
@@ -119,10 +128,22 @@ def test_summary_of_four_requests_over_two_seconds():
     records = [record(0, 10), record(0, 20), record(1, 30, ok=False), record(1, 40)]
     s = stats.summarize(records, duration_s=2.0)
     assert (s.requests, s.failures) == (4, 1)
-    assert s.rps == 2.0 and s.failures_per_s == 0.5
+    assert s.rps == 2.0 and s.ok_rps == 1.5 and s.failures_per_s == 0.5
     assert (s.p50, s.p95, s.p99) == (20, 40, 40)  # ranks 2, ceil(3.8)=4, ceil(3.96)=4
     assert s.mean_ms == 25.0 and s.max_ms == 40
     assert s.availability == 75.0
+
+
+def test_latencies_leave_out_requests_that_got_no_answer_and_say_how_many():
+    # a dead shop refuses in 1 ms: counted as failures, never as fast answers
+    records = [record(0, 100), record(0, 200), record(0, 1, ok=False, answered=False), record(1, 1, ok=False,
+               answered=False)]  # fmt: skip
+    s = stats.summarize(records, duration_s=2.0)
+    assert (s.requests, s.failures, s.unanswered) == (4, 2, 2)
+    assert (s.p50, s.p95, s.max_ms, s.mean_ms) == (100, 200, 200, 150.0)
+    assert s.availability == 50.0 and s.ok_rps == 1.0
+    series = stats.per_second(records, start=0, end=2)
+    assert [(x.requests, x.failures, x.p50) for x in series] == [(3, 1, 100), (1, 1, None)]
 
 
 def test_summary_of_nothing():
@@ -173,6 +194,16 @@ def test_served_by_counts_every_node_on_the_path():
     assert stats.served_by_counts(records) == {"api-2": 2, "monolith": 1, "web-1": 1, "web-2": 1}
 
 
+def test_served_by_shares_are_counted_within_each_tier():
+    # a page passes through a web node and an API node: each tier adds up to its own requests
+    paths = ("web-1,api-2", "web-2,api-2", "web-1,api-1", "api-3", "api-standby")
+    records = [record(0, 1, served_by=s) for s in paths] + [record(0, 1, served_by="web-2,api-9", ok=False)]
+    assert stats.served_by_tiers(records) == {
+        "web": {"web-1": 2, "web-2": 1},
+        "api": {"api-1": 1, "api-2": 2, "api-3": 1, "api-standby": 1},
+    }
+
+
 def test_server_timing_means():
     records = [
         record(0, 1, timing="db;dur=2.0, app;dur=10"),
@@ -201,9 +232,9 @@ def test_rolling_mean_and_cpu_by_label():
 
 def test_raw_csv_round_trip_reads_worker_parts_too(tmp_path):
     path = tmp_path / "requests.csv"
-    stats.write_raw_csv(path, [record(2.0, 10, served_by="web-1,api-1", timing="db;dur=1.5, app;dur=3")])
-    stats.write_raw_csv(tmp_path / "requests.worker-42.csv", [record(1.0, 20, ok=False)])
-    records = stats.read_raw_csv(path)
+    write_raw_csv(path, [record(2.0, 10, served_by="web-1,api-1", timing="db;dur=1.5, app;dur=3")])
+    write_raw_csv(tmp_path / "requests.worker-42.csv", [record(1.0, 20, ok=False)])
+    records = read_raw_csv(path)
     assert [r.timestamp for r in records] == [1.0, 2.0]  # sorted by start time
     assert records[0].success is False and records[0].error == "HTTP 500"
     assert records[1].served_by == "web-1,api-1" and records[1].server_timing == "db;dur=1.5, app;dur=3"

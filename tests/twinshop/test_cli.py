@@ -44,10 +44,10 @@ def one_line_error(result) -> str:
     return lines[0]
 
 
-def test_up_twice_is_harmless_and_reports_time(cli_env, monolith_url):
+def test_up_twice_is_harmless_and_says_it_was_already_running(cli_env, monolith_url):
     result = twinshop(cli_env, "up", "monolith")
-    assert "monolith is up at " + monolith_url in result.stdout
-    assert "ready in" in result.stdout
+    assert result.stdout.startswith(f"monolith is already running at {monolith_url} (started at ")
+    assert "ready in" not in result.stdout
     assert ready(monolith_url)
 
 
@@ -96,13 +96,15 @@ def test_reset_reloads_the_seed(cli_env, monolith_url):
     product = PRODUCTS[200]
     body = {"email": "r@example.com", "items": [{"product_id": product["id"], "quantity": 1}]}
     placed = requests.post(monolith_url + "/api/orders", json=body, timeout=10)
-    if placed.status_code == 201:
-        assert requests.get(f"{monolith_url}/api/orders/{placed.json()['id']}", timeout=10).status_code == 200
+    assert placed.status_code == 201, placed.text
+    order = f"{monolith_url}/api/orders/{placed.json()['id']}"
+    assert requests.get(order, timeout=10).status_code == 200
+    stock_url = f"{monolith_url}/api/products/{product['id']}"
+    assert requests.get(stock_url, timeout=10).json()["stock"] == product["stock"] - 1
     result = twinshop(cli_env, "reset", "monolith")
-    assert "monolith" in result.stdout
-    assert requests.get(f"{monolith_url}/api/products/{product['id']}", timeout=10).json()["stock"] == product["stock"]
-    if placed.status_code == 201:
-        assert requests.get(f"{monolith_url}/api/orders/{placed.json()['id']}", timeout=10).status_code == 404
+    assert result.stdout.strip() == "seed data reloaded: monolith"
+    assert requests.get(stock_url, timeout=10).json()["stock"] == product["stock"]
+    assert requests.get(order, timeout=10).status_code == 404
 
 
 def test_down_keeps_the_data_and_up_brings_it_back(cli_env, monolith_url):
@@ -186,15 +188,13 @@ def test_crash_is_restarted_by_supervisord(cli_env, monolith_url):
 
 def test_cpu_cap_puts_every_process_of_the_variant_in_a_limited_cgroup(tmp_path):
     from twinshop import cpucap
-    from twinshop.engine import Engine
-    from twinshop.topology import Ports
+    from twinshop.state import Home
 
     fs, why = cpucap.detect()
     if fs is None:
         pytest.skip(f"no writable cgroups here: {why}")
     env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home"), "TWINSHOP_PORT_OFFSET": "22000"}
-    engine = Engine(home=tmp_path / "home", ports=Ports(22000))
-    group = fs.path(engine.cgroup("monolith"))
+    group = fs.path(Home((tmp_path / "home").resolve()).cgroup("monolith"))
     try:
         twinshop(env, "up", "monolith", "--cpus", "0.5")
         limit = (
@@ -209,3 +209,34 @@ def test_cpu_cap_puts_every_process_of_the_variant_in_a_limited_cgroup(tmp_path)
     finally:
         twinshop(env, "down", "--wipe")
     assert not group.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "99999"])
+def test_a_malformed_port_offset_is_one_line_naming_the_variable(tmp_path, value):
+    env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home"), "TWINSHOP_PORT_OFFSET": value}
+    message = one_line_error(twinshop(env, "status", check=False))
+    assert "TWINSHOP_PORT_OFFSET must be a whole number" in message and repr(value) in message
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["compare", "--scenario", "nope"], "choose one of: quick, step, spike, soak, capacity, or scaling"),
+        (["compare", "--quick", "--out", "/proc/x"], "cannot write the report to /proc/x"),
+        (["compare", "--quick", "--fault", "kill:api-9@5s"], "there is no service 'api-9' (this run has api-1"),
+        (["compare", "--quick", "--fault", "kill:web-3@5s"], "there is no service 'web-3'"),
+        (["compare", "--quick", "--fault", "kill:api-1@99s"], "would happen after the end of the 20-second run"),
+        (["compare", "--quick", "--fault", "explode:api-1@5s"], "action 'explode' is not one of"),
+        (["compare", "--quick", "--rounds", "0"], "--rounds must be from 1 to"),
+        (["compare", "--quick", "--cpus", "1", "--uncapped"], "do not go together"),
+        (["compare", "--scenario", "scaling", "--fault", "kill:db@5s"], "do not go together"),
+    ],
+)
+def test_compare_refuses_bad_requests_in_one_line_before_anything_starts(
+    cli_env, monolith_url, args, expected, tmp_path
+):
+    before = {name: row["pid"] for name, row in status_rows(cli_env).items()}
+    extra = [] if "--out" in args else ["--out", str(tmp_path / "report")]
+    message = one_line_error(twinshop(cli_env, *args, *extra, check=False))
+    assert expected in message, message
+    assert {name: row["pid"] for name, row in status_rows(cli_env).items()} == before  # nothing restarted

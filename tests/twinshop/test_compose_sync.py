@@ -14,9 +14,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from twinshop import topology as t
-from twinshop.engine import Engine
+from twinshop.engines.local import LocalEngine
+from twinshop.options import DEFAULT_API_REPLICAS, DEFAULT_WEB_REPLICAS, VARIANTS, VariantOptions
+from twinshop.state import Secrets
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"SECRET_KEY", "DB_PASSWORD"}
 # Set per process by the engine; compose derives them (hostname) or publishes ports instead.
 ENGINE_ONLY = {"TWINSHOP_NODE", "GUNICORN_BIND", "DB_HOST", "DB_PORT", "API_URL"}
@@ -27,9 +29,13 @@ def compose(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def engine_topology(tmp_path_factory) -> dict[str, t.Topology]:
-    engine = Engine(home=tmp_path_factory.mktemp("sync"))
-    return {v: engine.topology(v) for v in t.VARIANTS}
+def engine_topology() -> dict[str, t.Topology]:
+    return {v: t.build(VariantOptions(v), ports=t.Ports(), secrets=Secrets("key", "password")) for v in VARIANTS}
+
+
+def local_programs(topology: t.Topology):
+    """How the local engine runs the topology (its supervisord programs)."""
+    return LocalEngine(home=Path("/nonexistent/twinshop-sync-test")).programs(topology)
 
 
 def env_names(environment: dict) -> set[str]:
@@ -41,8 +47,8 @@ def test_distributed_services_match(engine_topology):
     services = compose("distributed.yaml")["services"]
     kinds = {s.kind for s in engine_topology["distributed"].services} | {"api-standby"}
     assert kinds <= set(services), kinds - set(services)
-    assert services["web"]["deploy"]["replicas"] == t.DEFAULT_WEB_REPLICAS
-    assert services["api"]["deploy"]["replicas"] == t.DEFAULT_API_REPLICAS
+    assert services["web"]["deploy"]["replicas"] == DEFAULT_WEB_REPLICAS
+    assert services["api"]["deploy"]["replicas"] == DEFAULT_API_REPLICAS
     assert services["api-standby"]["profiles"] == ["standby"]
 
 
@@ -54,9 +60,10 @@ def test_app_services_run_the_same_command_and_variables(engine_topology, kind, 
         for s in engine_topology["distributed"].services
         if s.kind == kind or (kind == "api-standby" and s.kind == "api")
     )
-    assert service["command"][-1] == app_path == engine_service.command[-1]
+    assert service["command"][-1] == app_path == engine_service.app
     assert service["command"][:3] == ["gunicorn", "-c", str(t.GUNICORN_CONF.relative_to(ROOT))]
-    assert engine_service.command[1:3] == ["-c", str(t.GUNICORN_CONF)]
+    program = next(p for p in local_programs(engine_topology["distributed"]) if p.name == engine_service.program)
+    assert program.command[1:] == ["-c", str(t.GUNICORN_CONF), app_path]
     assert env_names(service["environment"]) - ENGINE_ONLY == set(engine_service.env) - ENGINE_ONLY
     for name in ("TWINSHOP_VARIANT", "GUNICORN_WORKERS", "DB_NAME", "DB_USER"):
         if name in engine_service.env:
@@ -84,8 +91,8 @@ def test_the_database_is_reachable_only_from_the_back_network():
 def test_both_databases_use_the_shared_mariadb_config(engine_topology):
     db = compose("distributed.yaml")["services"]["db"]
     assert any(v.startswith("../shop/mariadb.cnf:") for v in db["volumes"])
-    for variant in t.VARIANTS:
-        mariadb = next(s for s in engine_topology[variant].services if s.kind == "db")
+    for variant in VARIANTS:
+        mariadb = next(p for p in local_programs(engine_topology[variant]) if p.name in ("db", "mariadb"))
         assert mariadb.command[1] == f"--defaults-file={t.MARIADB_CNF}"
     box = configparser.ConfigParser(interpolation=None)
     box.read(ROOT / "monolith" / "supervisord.conf")
