@@ -31,24 +31,26 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.wrk import ids_script, run_wrk, tree_cpu_seconds  # noqa: E402
 from twinshop import cpucap  # noqa: E402
-from twinshop.engine import Engine  # noqa: E402
+from twinshop.engines.local import LocalEngine  # noqa: E402
+from twinshop.options import CpuCaps, VariantOptions  # noqa: E402
 from twinshop.topology import Ports  # noqa: E402
 
-OFFSET = 45000  # ports 53002, 53101 ...: beside a student's own `twinshop up` and the test suite
+# Ports 12002, 12101 ...: beside a student's own `twinshop up` and the tests, below the ephemeral range.
+OFFSET = 4000
 TARGET = 3.2
 OTHERS_CORES = 1.0  # MariaDB, HAProxy and wrk need about one core between them at this load
 WRK_SCRIPT = ids_script("/api/products/{id}/recommendations?limit=5", stride=7919)
 
 
-def replica_cpu_seconds(engine: Engine, replicas: int) -> dict[str, float | None]:
+def replica_cpu_seconds(engine: LocalEngine, replicas: int) -> dict[str, float | None]:
     """CPU seconds each API replica (gunicorn master and worker) has used so far."""
     pids = engine.pids("distributed")
     return {f"api-{n}": tree_cpu_seconds(pids.get(f"api-{n}")) for n in range(1, replicas + 1)}
 
 
-def measure(engine: Engine, *, replicas: int, cpus: float, seconds: int, per_replica: int, script: Path) -> dict:
+def measure(engine: LocalEngine, *, replicas: int, cpus: float, seconds: int, per_replica: int, script: Path) -> dict:
     started = time.monotonic()
-    engine.up("distributed", api=replicas, web=1, api_cpus=cpus)
+    engine.up(VariantOptions("distributed", api=replicas, web=1, caps=CpuCaps(api=cpus)))
     startup = time.monotonic() - started
     url = engine.entry_url("distributed") + "/"
     connections = per_replica * replicas
@@ -98,7 +100,7 @@ def main() -> int:
     needed = 4 * args.api_cpus + OTHERS_CORES
     has_cores = cores >= needed
     home = Path(tempfile.mkdtemp(prefix="twinshop-api-bench-"))
-    engine = Engine(home=home, ports=Ports(OFFSET))
+    engine = LocalEngine(home=home, ports=Ports(OFFSET))
     script = home / "recommendations.lua"
     script.write_text(WRK_SCRIPT)
     print(

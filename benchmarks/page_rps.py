@@ -39,10 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.wrk import ids_script, process_cpu_seconds, run_wrk, tree_cpu_seconds  # noqa: E402
 from twinshop import cpucap  # noqa: E402
-from twinshop.engine import Engine, http_status  # noqa: E402
-from twinshop.topology import GUNICORN_CONF, Ports, bin_path  # noqa: E402
+from twinshop.engines.local import LocalEngine, http_status  # noqa: E402
+from twinshop.options import CpuCaps, VariantOptions  # noqa: E402
+from twinshop.supervisor import bin_path  # noqa: E402
+from twinshop.topology import GUNICORN_CONF, Ports  # noqa: E402
 
-OFFSET = 40000  # ports 48000, 48001, 48002 ...: beside a student's own `twinshop up` and the tests
+# Ports 11000, 11001, 11002 ...: beside a student's own `twinshop up` and the tests, below the ephemeral range.
+OFFSET = 3000
 TARGETS = {"monolith page / bare Flask": 0.6, "distributed page / monolith page": 0.5}
 
 
@@ -67,7 +70,7 @@ def wait_for(url: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def group_pids(engine: Engine, variant: str) -> dict[str, list[int]]:
+def group_pids(engine: LocalEngine, variant: str) -> dict[str, list[int]]:
     """The variant's processes by role: api-1, api-2 ... count as one "api" group."""
     groups: dict[str, list[int]] = {}
     for name, pid in engine.pids(variant).items():
@@ -114,7 +117,7 @@ def main() -> int:
     fs, why = cpucap.detect()
     cpus = args.cpus if fs else None
     home = Path(tempfile.mkdtemp(prefix="twinshop-bench-"))
-    engine = Engine(home=home, ports=Ports(OFFSET))
+    engine = LocalEngine(home=home, ports=Ports(OFFSET))
     scripts = {}
     for name, template in (("page", "/products/{id}"), ("json", "/api/products/{id}")):
         scripts[name] = home / f"{name}.lua"
@@ -129,12 +132,12 @@ def main() -> int:
         port = OFFSET + 8000
         command = [bin_path("gunicorn"), "-c", str(GUNICORN_CONF), "benchmarks.hello_app:create_app()"]
         if cpus:
-            command = cpucap.wrap(command, cgroup=engine.cgroup("hello"), cpus=cpus)
+            command = cpucap.wrap(command, cgroup=engine.home.cgroup("hello"), cpus=cpus)
         env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
         hello = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         wait_for(f"http://127.0.0.1:{port}/")
         for variant in ("monolith", "distributed"):
-            engine.up(variant, cpus=cpus)
+            engine.up(VariantOptions(variant, caps=CpuCaps(variant=cpus)))
         monolith, distributed = engine.entry_url("monolith"), engine.entry_url("distributed")
         systems = [
             System("bare Flask hello", f"http://127.0.0.1:{port}/", None, {"gunicorn": [hello.pid]}),
@@ -154,8 +157,8 @@ def main() -> int:
             hello.wait(timeout=30)
         engine.down(wipe=True)
         if fs:
-            fs.remove(engine.cgroup("hello"))
-            fs.remove(engine.cgroup("hello").split("/")[0])
+            fs.remove(engine.home.cgroup("hello"))
+            fs.remove(engine.home.cgroup("hello").split("/")[0])
         shutil.rmtree(home, ignore_errors=True)
 
     print()

@@ -12,9 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
-
-from loadtests.cpu import cpu_seconds, process_tree  # noqa: E402
+from twinshop.engines.local import ProcessTree  # noqa: E402
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
@@ -75,14 +73,9 @@ def run_wrk(url: str, *, seconds: int, connections: int, script: Path | None = N
 
 def tree_cpu_seconds(pid: int | None) -> float | None:
     """CPU seconds a process and all its children have used so far (None when it is gone)."""
-    tree = process_tree(pid) if pid else []
-    used = [cpu_seconds(p) for p in tree]
-    return sum(u for u in used if u is not None) if tree else None
+    return ProcessTree(pid).total_seconds() if pid else None
 
 
 def process_cpu_seconds(pid: int | None) -> float | None:
     """CPU seconds one process (without its children) has used so far."""
-    try:
-        return cpu_seconds(psutil.Process(pid)) if pid else None
-    except psutil.Error:
-        return None
+    return ProcessTree(pid, children=False).total_seconds() if pid else None

@@ -93,7 +93,7 @@ def test_load_balancer_logs_only_what_went_wrong_by_default(engine, everything_r
     """Without --access-log, HAProxy logs retries, errors and server state changes, not normal requests."""
     for i in range(1, 21):
         assert requests.get(f"{everything_running}/api/products/{i}", timeout=5).status_code == 200
-    log = engine.state_dir("distributed") / "logs" / "lb.log"
+    log = engine.logs("distributed") / "lb.log"
     request_lines = [line for line in log.read_text().splitlines() if '"GET ' in line or '"POST ' in line]
     # fields: client [date] frontend backend/server timings status bytes - - TERMINATION conns retries ...
     normal = [line for line in request_lines if line.split()[9] == "----" and "+" not in line.split()[10]]
@@ -232,7 +232,7 @@ def test_scaling_up_and_down_under_a_request_stream_loses_nothing(engine, everyt
 
 
 def test_scale_refuses_bad_requests(engine, distributed_url):
-    from twinshop.engine import EngineError
+    from twinshop.engines.base import EngineError
 
     with pytest.raises(EngineError, match="from 1 to"):
         engine.scale("api", 0)

@@ -120,6 +120,7 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
         rounds=args.rounds,
         duration_s=args.duration,
         peak_users=args.users,
+        warmup_s=args.warmup,
         cpus=args.cpus,
         uncapped=args.uncapped,
         fault=args.fault,
@@ -152,6 +153,7 @@ def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
 
 def cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
     args.scenario, args.quick, args.out, args.duration, args.users, args.rounds = None, True, None, None, None, None
+    args.warmup = None
     args.cpus, args.uncapped, args.fault = None, False, None
     code = cmd_compare(engine, args)
     print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
@@ -232,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="report folder (default: reports/<timestamp>/)")
     compare.add_argument("--duration", type=float, help="seconds of measured load per run (stretches the shape)")
     compare.add_argument("--users", type=int, help="peak number of simulated users")
+    compare.add_argument("--warmup", type=float, help="seconds of read-only load before the rounds (default 8 with "
+                         "--quick, 20 otherwise)")  # fmt: skip
     compare.add_argument("--cpus", type=float, help="CPU budget of each variant (default: all cores but 0.5)")
     compare.add_argument("--uncapped", action="store_true", help="no CPU caps (the report says so)")
 

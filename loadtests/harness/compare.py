@@ -59,6 +59,7 @@ ROUNDS = 3
 # --quick: each run squeezed to this many seconds (3 rounds of 20 s per variant for the quick scenario:
 # a whole comparison in about 3 minutes; 10-second steps for a capacity search).
 QUICK_DURATIONS = {"quick": 20.0, "capacity": 100.0}
+QUICK_DRILL_S = 60.0  # --quick --fault: one round of 60 s per variant, so events at 30-40 s fit
 QUICK_WARMUP_S = 8.0
 WARMUP_S = 20.0
 MAX_RERUNS = 2  # a disturbed run is measured again at most this many times
@@ -188,16 +189,26 @@ def plan(engine: Engine, request: Request) -> Plan:
     if name not in MEASURED_SCENARIOS or name == "scaling":
         choices = ", ".join(s for s in MEASURED_SCENARIOS if s != "scaling")
         raise ComparisonError(f"unknown scenario {name!r}; choose one of: {choices}, or scaling")
-    rounds = request.rounds if request.rounds is not None else ROUNDS
+    events: list[drills.FaultEvent] = []
+    if request.fault:
+        try:
+            events = drills.parse(request.fault)
+        except drills.FaultSpecError as exc:
+            raise ComparisonError(f"--fault: {exc}") from None
+    # --quick with a fault drill: one round of a minute per variant, long enough for events at 30-40 s
+    drill = bool(events) and request.quick
+    rounds = request.rounds if request.rounds is not None else (1 if drill else ROUNDS)
     if not 1 <= rounds <= MAX_ROUNDS:
         raise ComparisonError(f"--rounds must be from 1 to {MAX_ROUNDS}, not {rounds}")
     if request.duration_s is not None and not 5 <= request.duration_s <= 3600:
         raise ComparisonError(f"--duration must be from 5 to 3600 seconds, not {request.duration_s:g}")
+    if request.warmup_s is not None and not 0 <= request.warmup_s <= 600:
+        raise ComparisonError(f"--warmup must be from 0 to 600 seconds, not {request.warmup_s:g}")
     if request.peak_users is not None and not 1 <= request.peak_users <= 1000:
         raise ComparisonError(f"--users must be from 1 to 1000, not {request.peak_users}")
     duration = request.duration_s
     if duration is None and request.quick:
-        duration = QUICK_DURATIONS.get(name, 60.0)
+        duration = QUICK_DRILL_S if drill else QUICK_DURATIONS.get(name, 60.0)
     scenario = get_scenario(name, duration_s=duration, peak_users=request.peak_users)
     lang = request.lang or default_language()
     if lang not in LANGUAGES:
@@ -207,10 +218,8 @@ def plan(engine: Engine, request: Request) -> Plan:
     budget = None if request.uncapped else request.cpus or default_budget(engine)
     if request.cpus is not None and (problem := engine.cpu_cap_problem()):
         raise ComparisonError(f"cannot cap CPU on this machine: {problem}; run without --cpus (or with --uncapped)")
-    events: list[drills.FaultEvent] = []
-    if request.fault:
+    if events:
         try:
-            events = drills.parse(request.fault)
             drills.check_times(events, scenario.duration_s)
             standby = any(e.action == "kill-all-primaries" for e in events)
             drills.check_targets(events, {v: planned_services(engine, v, standby=standby) for v in request.variants})
@@ -463,7 +472,7 @@ def run_comparison(
     writing the report when an invariant failed, Interrupted on SIGTERM/SIGHUP (KeyboardInterrupt
     on Ctrl-C) — in every case with Locust stopped and every service running again.
     """
-    from loadtests import report  # matplotlib is slow to import; the CLI's other commands never need it
+    from loadtests.report import render  # matplotlib is slow to import; the CLI's other commands never need it
 
     p = plan(engine, request)
     variants = list(request.variants)
@@ -513,7 +522,7 @@ def run_comparison(
                     variants=[VariantRounds(v, kept[v], discarded[v]) for v in variants],
                     created=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 )
-                index = report.write(p.out_dir, comparison, lang=p.lang)
+                index = render.write(p.out_dir, comparison, lang=p.lang)
         except BaseException:
             put_back(engine, variants)
             raise

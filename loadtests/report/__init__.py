@@ -1,9 +1,6 @@
 """The reports: numbers from :mod:`loadtests.analysis` laid out as one self-contained page, charts and data.
 
-``write(out_dir, comparison, lang=...)`` writes the comparison report (:mod:`.render`);
-:mod:`.scaling` writes the scaling report with the same words, charts and templates.
+:func:`loadtests.report.render.write` writes the comparison report, :func:`loadtests.report.scaling.write`
+the scaling report, with the same words (:mod:`.words`, :mod:`.sentences`), charts (:mod:`.charts`) and
+Jinja2 templates (``templates/``).
 """
-
-from loadtests.report.render import write
-
-__all__ = ["write"]

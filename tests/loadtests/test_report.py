@@ -19,7 +19,8 @@ from loadtests.analysis.run import analyse
 from loadtests.analysis.scaling import ScalingResult, StepResult
 from loadtests.harness import invariants
 from loadtests.harness.scaling import options_for, plan_steps
-from loadtests.report import charts, scaling, write
+from loadtests.report import charts, scaling
+from loadtests.report.render import write
 from twinshop.options import CpuCaps
 
 TIME_CHARTS = (*charts.SERIES, "cpu")

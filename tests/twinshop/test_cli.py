@@ -225,7 +225,7 @@ def test_a_malformed_port_offset_is_one_line_naming_the_variable(tmp_path, value
         (["compare", "--quick", "--out", "/proc/x"], "cannot write the report to /proc/x"),
         (["compare", "--quick", "--fault", "kill:api-9@5s"], "there is no service 'api-9' (this run has api-1"),
         (["compare", "--quick", "--fault", "kill:web-3@5s"], "there is no service 'web-3'"),
-        (["compare", "--quick", "--fault", "kill:api-1@99s"], "would happen after the end of the 20-second run"),
+        (["compare", "--quick", "--fault", "kill:api-1@99s"], "would happen after the end of the 60-second run"),
         (["compare", "--quick", "--fault", "explode:api-1@5s"], "action 'explode' is not one of"),
         (["compare", "--quick", "--rounds", "0"], "--rounds must be from 1 to"),
         (["compare", "--quick", "--cpus", "1", "--uncapped"], "do not go together"),

@@ -84,6 +84,20 @@ class ProcessTree:
         except psutil.Error:
             return []
 
+    @staticmethod
+    def seconds_of(process: psutil.Process) -> float | None:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return None
+        return times.user + times.system
+
+    def total_seconds(self) -> float | None:
+        """CPU seconds the tree's processes have used so far (None when the main process is gone)."""
+        processes = self._processes()
+        used = [self.seconds_of(p) for p in processes]
+        return sum(u for u in used if u is not None) if processes else None
+
     def read(self) -> CpuReading | None:
         seen: dict[int, float] = {}
         parts: dict[str, float] = {}
@@ -92,11 +106,9 @@ class ProcessTree:
             return None
         total = 0.0
         for process in processes:
-            try:
-                times = process.cpu_times()
-            except psutil.Error:
+            seconds = self.seconds_of(process)
+            if seconds is None:
                 continue
-            seconds = times.user + times.system
             # A process born since the last reading counts from zero; one we saw counts its delta.
             used = max(0.0, seconds - self._last.get(process.pid, 0.0)) if self._started else 0.0
             seen[process.pid] = seconds

@@ -16,17 +16,11 @@ import pytest
 import requests
 from support import BackgroundLoop
 
-from loadtests import compare, invariants, scaling, stats
+from loadtests.harness import compare, invariants, scaling
+from loadtests.records import RequestRecord, read_raw_csv
+from loadtests.report.charts import SERIES
 
-TIME_CHARTS = (
-    "requests_per_second",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "failures_per_second",
-    "users",
-    "cpu",
-)
+TIME_CHARTS = (*SERIES, "cpu")
 
 
 def quiet(_update) -> None:
@@ -44,20 +38,15 @@ def restored(engine, monolith_url, distributed_url):
 
 
 def drill(engine, out: Path, spec: str, variants: tuple[str, ...], duration_s: float = 20) -> dict:
-    index = compare.run_comparison(
-        engine,
-        scenario="quick",
-        out_dir=out,
-        duration_s=duration_s,
-        peak_users=10,
-        warmup_s=2,
-        variants=variants,
-        fault=spec,
-        progress=quiet,
-    )
-    assert index.exists()
+    """One round per variant, uncapped (the variants keep running as the session started them)."""
+    request = compare.Request(scenario="quick", out_dir=out, duration_s=duration_s, peak_users=10, warmup_s=2,
+                              variants=variants, fault=spec, rounds=1, uncapped=True, max_reruns=0, lang="en")
+    outcome = compare.run_comparison(engine, request, progress=quiet)
+    assert outcome.index.exists()
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["faults"] == spec
+    assert summary["setup"]["faults"] == spec
+    for variant in variants:
+        summary["variants"][variant].update(summary["variants"][variant]["runs"][0])  # the one run, at the top
     return summary
 
 
@@ -79,10 +68,10 @@ def assert_invariants_held(summary: dict, variant: str) -> None:
     }
 
 
-def records_of(out: Path, variant: str) -> tuple[list[stats.RequestRecord], float]:
-    data = out / "data" / variant
+def records_of(out: Path, variant: str) -> tuple[list[RequestRecord], float]:
+    data = out / "data" / variant / "round-1"
     start = json.loads((data / "requests.meta.json").read_text())["start_time"]
-    return stats.read_raw_csv(data / "requests.csv"), start
+    return read_raw_csv(data / "requests.csv"), start
 
 
 def served_between(records, start: float, begin: float, end: float) -> set[str]:
@@ -209,6 +198,7 @@ def test_database_restart_mid_stream_loses_no_committed_order_and_restarts_no_se
     engine = restored
     db = "monolith:mariadb" if variant == "monolith" else "db"
     apps_before = {n: p for n, p in engine.pids(variant).items() if n != db}
+    assert apps_before
     url = engine.entry_url(variant)
     try:
         with OrderStream(url) as stream:
@@ -228,30 +218,29 @@ def test_database_restart_mid_stream_loses_no_committed_order_and_restarts_no_se
     assert committed_before > 0 and any(s not in (200, 201) for s in failing), failing  # it was really down
     assert recovered >= 10, "the stream did not succeed again after the database came back"
     assert {n: p for n, p in engine.pids(variant).items() if n != db} == apps_before  # no service restarted
-    checked = invariants.check(engine, variant, [stats.RequestRecord(0, "POST", "/api/orders", 1, True, 201,
-                                                                     order_id=i) for i in stream.accepted])  # fmt: skip
+    checked = invariants.check(engine, variant, [RequestRecord(0, "POST", "/api/orders", 1, True, 201, order_id=i)
+                                                 for i in stream.accepted])  # fmt: skip
     assert checked.ok, checked.violations()  # every committed order is still there
     assert len(stream.accepted) > committed_before
 
 
 def test_the_invariant_check_finds_an_accepted_order_that_is_not_in_the_database(engine, monolith_url):
-    ghost = stats.RequestRecord(0, "POST", "/api/orders", 1, True, 201, order_id=987_654_321)
+    ghost = RequestRecord(0, "POST", "/api/orders", 1, True, 201, order_id=987_654_321)
     checked = invariants.check(engine, "monolith", [ghost])
     assert not checked.ok
     assert "1 of 1 accepted orders are not in the database: 987654321" in checked.violations()[0]
 
 
 def test_a_short_scaling_run_measures_both_variants_at_each_step(restored, tmp_path: Path):
-    index = scaling.run_scaling(
-        restored, out_dir=tmp_path, steps=(1, 2), duration_s=8, warmup_s=1, progress=quiet, users=6
-    )
+    index = scaling.run_scaling(restored, out_dir=tmp_path, steps=(1, 2), duration_s=8, warmup_s=1, rounds=1,
+                                users=6, lang="en", progress=quiet)  # fmt: skip
     summary = json.loads((tmp_path / "summary.json").read_text())
     points = {(p["variant"], p["n"]): p for p in summary["points"]}
     assert set(points) == {("monolith", 1), ("monolith", 2), ("distributed", 1), ("distributed", 2)}
     for p in points.values():
         assert p["rps"] > 0 and p["p95_ms"] is not None and p["cpus"] == pytest.approx(0.4 * p["n"])
         assert p["failures"] == 0, p
-    records = stats.read_raw_csv(tmp_path / "data" / "step-2" / "distributed" / "requests.csv")
+    records = read_raw_csv(tmp_path / "data" / "step-2" / "distributed" / "round-1" / "requests.csv")
     assert {r.name for r in records} == {"/api/products/[id]/recommendations", "/api/products/[id]"}
     assert {r.served_by for r in records} == {"api-1", "api-2"}  # two replicas at n=2
     page = index.read_text()

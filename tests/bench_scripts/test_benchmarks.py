@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.wrk import ids_script, parse_latency, parse_wrk
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 WRK_OUTPUT = """Running 6s test @ http://127.0.0.1:48001
   1 threads and 16 connections
