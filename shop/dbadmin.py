@@ -57,15 +57,14 @@ def account_sql(settings: DatabaseSettings, hosts: tuple[str, ...] = ("127.0.0.1
     Idempotent (run at every start by the local engine's ``--init-file``, once by the box's entrypoint).
     127.0.0.1: the app connects over TCP; localhost: the unix socket, for ``mariadb -u shop -p``.
     """
-    lines = [
-        f"CREATE DATABASE IF NOT EXISTS {sql_identifier(settings.name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
-    ]
+    database = sql_identifier(settings.name)
+    lines = [f"CREATE DATABASE IF NOT EXISTS {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"]
     for host in hosts:
         account = f"{sql_literal(settings.user)}@{sql_literal(host)}"
         lines += [
             f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_literal(settings.password)};",
             f"ALTER USER {account} IDENTIFIED BY {sql_literal(settings.password)};",
-            f"GRANT ALL PRIVILEGES ON {sql_identifier(settings.name)}.* TO {account};",
+            f"GRANT ALL PRIVILEGES ON {database}.* TO {account};",
         ]
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 READS = re.compile(r"""(?:environ\.get|environ\[|_required|_int)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".git", ".venv", "venv", ".twinshop", "reports", "node_modules", "__pycache__", ".pytest_cache"}
 COMMITTED_HAPROXY_CFG = ROOT / "distributed" / "lb" / "haproxy.cfg"
 
