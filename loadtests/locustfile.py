@@ -1,7 +1,7 @@
 """The twinshop load test: the same visitors and load shapes against the monolith or the distributed shop.
 
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8001                 # web UI, monolith
-    locust -f loadtests/locustfile.py --target distributed --class-picker          # pick classes in the UI
+    locust -f loadtests/locustfile.py --target distributed                          # web UI, distributed
     locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:8002 \\
         --scenario quick --raw-csv out/raw.csv --csv out/locust --csv-full-history
 
@@ -35,6 +35,8 @@ from loadtests.visitors.users import ApiClient, Browser, Recommender, Searcher, 
 
 log = logging.getLogger("twinshop.loadtest")
 
+WEB_UI_SCENARIOS = ("quick", "step", "spike", "soak", "capacity")  # what a person picks in the web UI
+
 
 @events.init_command_line_parser.add_listener
 def add_twinshop_arguments(parser) -> None:
@@ -43,6 +45,7 @@ def add_twinshop_arguments(parser) -> None:
         choices=list(SCENARIOS),
         default=LOCUST_DEFAULT,
         env_var="TWINSHOP_SCENARIO",
+        include_in_web_ui=False,  # the web UI's bar chooses it (loadtests/visitors/targets.py)
         help="Load shape to run: quick (60 s), step (5 min), spike (4 min), soak (20 min), warmup, "
         "scaling (API clients asking for recommendations without pausing)",
     )
@@ -81,6 +84,8 @@ def add_twinshop_arguments(parser) -> None:
 def start_recording(environment, **_kwargs) -> None:
     options = environment.parsed_options
     recorder.install(environment, getattr(options, "raw_csv", "") if options else "")
+    if environment.web_ui is not None:
+        targets.install_web_ui(environment, {name: SCENARIOS[name].describe() for name in WEB_UI_SCENARIOS})
 
 
 @events.test_start.add_listener

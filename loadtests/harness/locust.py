@@ -91,7 +91,6 @@ def web_ui_command(*, urls: dict[str, str], target: str, scenario: str, web_port
         "--web-port", str(web_port),
         "--scenario", scenario,
         "--host", urls[target],
-        "--class-picker",
     ]  # fmt: skip
     for variant, url in urls.items():
         cmd += [f"--{variant}-url", url]
