@@ -209,6 +209,7 @@ class DockerHost:
 
     def build(self, image: str, *, timeout: float = 900) -> float:
         """`docker build -t IMAGE -f DOCKERFILE .` from the repository root; returns the seconds it took."""
+        previous = self.image_id(image)
         started = time.monotonic()
         self.docker_cmd(
             "build",
@@ -224,7 +225,15 @@ class DockerHost:
             timeout=timeout,
         )
         self.build_seconds[image] = time.monotonic() - started
+        if previous and previous != self.image_id(image):
+            # The build replaced the tag: the old image is now nameless. Remove it (by id)
+            # unless a container still uses it.
+            self.docker_cmd("image", "rm", previous, check=False)
         return self.build_seconds[image]
+
+    def image_id(self, image: str) -> str | None:
+        result = self.docker_cmd("image", "inspect", "--format", "{{.Id}}", image, check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
 
     def image_size(self, image: str) -> int:
         return int(self.docker_cmd("image", "inspect", "--format", "{{.Size}}", image).stdout.strip())
