@@ -207,13 +207,14 @@ class DockerHost:
             return
         run([str(ROOT / "scripts" / "make-base-image.sh")], timeout=900, env={**os.environ, "DOCKER": self.docker})
 
-    def build(self, image: str, *, timeout: float = 900) -> float:
+    def build(self, image: str, *, no_cache: bool = False, timeout: float = 900) -> float:
         """`docker build -t IMAGE -f DOCKERFILE .` from the repository root; returns the seconds it took."""
         previous = self.image_id(image)
         started = time.monotonic()
         self.docker_cmd(
             "build",
             "--force-rm",  # a failed step leaves no stopped container behind
+            *(["--no-cache"] if no_cache else []),
             "--tag",
             image,
             "--file",
