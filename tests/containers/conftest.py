@@ -71,6 +71,8 @@ def env_file(tmp_path_factory, secrets_env: dict[str, str]) -> Path:
     return path
 
 
+# Module scope: the containers go away once their tests are done, so they do not take CPU from
+# the local engine's timing-sensitive tests later in the same session.
 def bring_up(project: ComposeProject, label: str) -> ComposeProject:
     project.down()  # leftovers of an interrupted run of this same checkout
     seconds = project.up()
@@ -78,14 +80,14 @@ def bring_up(project: ComposeProject, label: str) -> ComposeProject:
     return project
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def monolith_project(docker_host, images, env_file) -> ComposeProject:
     project = ComposeProject(docker_host, ROOT / "compose" / "monolith.yaml", f"{PREFIX}-monolith", env_file)
     yield bring_up(project, "monolith")
     project.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def distributed_project(docker_host, images, env_file) -> ComposeProject:
     project = ComposeProject(
         docker_host, ROOT / "compose" / "distributed.yaml", f"{PREFIX}-distributed", env_file, profiles=("standby",)
