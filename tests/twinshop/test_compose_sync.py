@@ -90,7 +90,8 @@ def test_the_database_is_reachable_only_from_the_back_network():
 
 def test_both_databases_use_the_shared_mariadb_config(engine_topology):
     db = compose("distributed.yaml")["services"]["db"]
-    assert any(v.startswith("../shop/mariadb.cnf:") for v in db["volumes"])
+    assert db["build"]["dockerfile"] == "distributed/db/Dockerfile"
+    assert '"--defaults-file=/app/shop/mariadb.cnf"' in (ROOT / "distributed" / "db" / "Dockerfile").read_text()
     for variant in VARIANTS:
         mariadb = next(p for p in local_programs(engine_topology[variant]) if p.name in ("db", "mariadb"))
         assert mariadb.command[1] == f"--defaults-file={t.MARIADB_CNF}"
@@ -99,14 +100,21 @@ def test_both_databases_use_the_shared_mariadb_config(engine_topology):
     assert "--defaults-file=/app/shop/mariadb.cnf" in box["program:mariadb"]["command"]
 
 
-def test_lb_and_published_ports_match_the_defaults():
-    ports = t.Ports()
-    lb = compose("distributed.yaml")["services"]["lb"]
-    published = {p.rsplit(":", 2)[-2] for p in lb["ports"]}
-    assert published == {str(ports.lb), str(ports.stats)}
-    assert any("distributed/lb/haproxy.cfg" in v for v in lb["volumes"])
-    monolith = compose("monolith.yaml")["services"]["monolith"]
-    assert [p.split(":")[0] for p in monolith["ports"]] == [str(ports.monolith)]
+@pytest.mark.parametrize("offset", [0, 1000])
+def test_lb_and_published_ports_match_the_engines_ports(offset: int):
+    """The compose files' host ports, set from the engine's ports for an offset, are those ports."""
+    from test_static import compose_config, published_ports
+
+    ports = t.Ports(offset)
+    distributed = compose_config(
+        "distributed.yaml", TWINSHOP_LB_PORT=str(ports.lb), TWINSHOP_STATS_PORT=str(ports.stats)
+    )
+    assert published_ports(distributed, "lb") == [("127.0.0.1", ports.lb, 8000), ("127.0.0.1", ports.stats, 8404)]
+    monolith = compose_config("monolith.yaml", TWINSHOP_MONOLITH_PORT=str(ports.monolith))
+    assert published_ports(monolith, "monolith") == [("127.0.0.1", ports.monolith, 8000)]
+    if offset == 0:  # the defaults written in the files are the contract's addresses
+        assert published_ports(compose_config("monolith.yaml"), "monolith")[0][1] == ports.monolith
+        assert [p[1] for p in published_ports(compose_config("distributed.yaml"), "lb")] == [ports.lb, ports.stats]
 
 
 def test_the_monolith_box_runs_the_same_processes(engine_topology):
