@@ -29,12 +29,6 @@ from loadtests.records import raw_csv_parts, read_raw_csv
 
 LOCUSTFILE = Path(loadtests.__file__).resolve().with_name("locustfile.py")
 LOCUST_CPU_WARNING = "CPU usage above"  # what Locust itself logs when it is starved
-# Variables the locustfile reads for its custom parameters (and Locust its LOCUST_* ones): a value
-# left in someone's shell must not change one variant's run and not the other's.
-LOCUSTFILE_VARIABLES = (
-    "TWINSHOP_SCENARIO", "TWINSHOP_SCENARIO_DURATION", "TWINSHOP_PEAK_USERS", "TWINSHOP_SEED", "TWINSHOP_TARGET",
-    "TWINSHOP_MONOLITH_URL", "TWINSHOP_DISTRIBUTED_URL", "TWINSHOP_RAW_CSV",
-)  # fmt: skip
 
 
 class LocustFailed(RuntimeError):
@@ -42,8 +36,12 @@ class LocustFailed(RuntimeError):
 
 
 def environment() -> dict[str, str]:
-    """The environment of a Locust process: only its command line decides what it does."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k not in LOCUSTFILE_VARIABLES}
+    """The environment of a Locust process: only its command line decides what it does.
+
+    Locust reads ``LOCUST_*`` variables and the locustfile ``TWINSHOP_*`` ones (.env.example): a value
+    left in someone's shell must not change one variant's run and not the other's.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "TWINSHOP_"))}
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -23,6 +23,7 @@ from twinshop.topology import Ports
 log = logging.getLogger(__name__)
 
 HOST = "host"  # the target that keeps Locust's own Host field
+URL_VARIABLES = {"monolith": "TWINSHOP_MONOLITH_URL", "distributed": "TWINSHOP_DISTRIBUTED_URL"}
 BAR_SCRIPT = "target_bar.js"
 
 
@@ -46,7 +47,7 @@ def add_arguments(parser) -> None:
         parser.add_argument(
             f"--{variant}-url",
             default=urls[variant],
-            env_var=f"TWINSHOP_{variant.upper()}_URL",
+            env_var=URL_VARIABLES[variant],
             include_in_web_ui=False,
             help=f"Address of the {variant} variant's entry point, for --target {variant}",
         )
