@@ -44,9 +44,8 @@ run_nonce = "0"
 
 
 def base_seed(environment: Environment) -> int:
-    options = environment.parsed_options
-    value = getattr(options, "seed", None) or os.environ.get("TWINSHOP_SEED") or DEFAULT_SEED
-    return int(value)
+    """--seed (or TWINSHOP_SEED, which Locust's parser reads for it); the default without a parser."""
+    return int(getattr(environment.parsed_options, "seed", None) or DEFAULT_SEED)
 
 
 def new_run() -> None:
