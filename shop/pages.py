@@ -99,12 +99,13 @@ def stock_status(stock: int) -> str:
 
 def page_number() -> int:
     """The ``?page=`` of a listing; absent or empty means the first page."""
-    return parse_whole_number(request.args.get("page"), name="page", high=MAX_PAGE, default=1)
+    return parse_whole_number(request.args.get("page") or None, name="page", high=MAX_PAGE, default=1)
 
 
 def form_number(name: str, *, low: int, high: int, default: int | None = None) -> int:
     """A whole-number form field (spaces around it ignored); an empty one takes ``default`` when there is one."""
-    return parse_whole_number(request.form.get(name, "").strip(), name=name, low=low, high=high, default=default)
+    raw = request.form.get(name, "").strip() or None
+    return parse_whole_number(raw, name=name, low=low, high=high, default=default)
 
 
 def paginated(result: dict) -> dict:

@@ -46,9 +46,12 @@ MAX_REQUEST_LINE = 8190  # bytes
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190  # bytes of one header line, name included
 
-# -- formats: regular expressions in the common subset of Python and JSON Schema (ECMA-262) ------
+# -- formats: regular expressions that mean the same in Python and in JSON Schema (ECMA-262) -----
 # Always applied with fullmatch(): in Python "$" also matches before a final newline.
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# "\s" differs between the two (Python's includes \x1c-\x1f and \x85, ECMA's \ufeff), so an
+# address part excludes all of them, and every control character, explicitly.
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\x85\ufeff]+"
+EMAIL_PATTERN = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$"
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"  # printable ASCII, no spaces
 WHOLE_NUMBER_PATTERN = r"^[0-9]{1,19}$"  # digits only: no sign, no spaces, no "1.0", no "²"
 PRODUCT_IDS_PATTERN = rf"^[0-9]{{1,10}}(,[0-9]{{1,10}}){{0,{MAX_PER_PAGE - 1}}}$"
@@ -58,18 +61,27 @@ IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 WHOLE_NUMBER = re.compile(WHOLE_NUMBER_PATTERN)
 PRODUCT_IDS = re.compile(PRODUCT_IDS_PATTERN)
 
-# What a client is told; the pages show the same sentences.
+# What a client is told; the pages show the same sentences (and a number out of its range is
+# "'<name>' must be a whole number from <low> to <high>." wherever it comes from).
 EMAIL_MESSAGE = f"Enter a valid email address (at most {MAX_EMAIL} characters), such as ana@example.com."
-QUANTITY_MESSAGE = f"A quantity is a whole number from 1 to {MAX_QUANTITY}."
 ORDER_LINES_MESSAGE = f"An order holds at most {MAX_ORDER_LINES} different products."
 MERGED_QUANTITY_MESSAGE = f"An order holds at most {MAX_QUANTITY} units of one product."
 
 
 def validate_email(email: object) -> str:
     """An order's email address, as given (the pages trim what people type before asking)."""
-    if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL.fullmatch(email):
+    if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL.fullmatch(email) or not _is_unicode(email):
         raise InvalidRequest(EMAIL_MESSAGE)
     return email
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text with lone surrogates (JSON may carry "\\udc00"): the database cannot store them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_idempotency_key(key: str | None) -> str | None:
@@ -101,11 +113,11 @@ def validate_order_items(items: object) -> list[dict]:
         if not isinstance(item, dict):
             raise InvalidRequest(f"items[{index}] must be an object with product_id and quantity.")
         _refuse_unknown_fields(item, ORDER_ITEM_FIELDS, f"items[{index}]")
-        product_id, quantity = item.get("product_id"), item.get("quantity")
-        if not _is_int(product_id) or not 0 < product_id <= MAX_PRODUCT_ID:
+        product_id, quantity = _whole(item.get("product_id")), _whole(item.get("quantity"))
+        if product_id is None or not 0 < product_id <= MAX_PRODUCT_ID:
             raise InvalidRequest(f"items[{index}].product_id must be a whole number from 1 to {MAX_PRODUCT_ID}.")
-        if not _is_int(quantity) or not 0 < quantity <= MAX_QUANTITY:
-            raise InvalidRequest(f"items[{index}].quantity: {QUANTITY_MESSAGE}")
+        if quantity is None or not 0 < quantity <= MAX_QUANTITY:
+            raise InvalidRequest(f"items[{index}].quantity must be a whole number from 1 to {MAX_QUANTITY}.")
         merged[product_id] = merged.get(product_id, 0) + quantity
         if merged[product_id] > MAX_QUANTITY:
             raise InvalidRequest(MERGED_QUANTITY_MESSAGE)
@@ -119,8 +131,16 @@ def _refuse_unknown_fields(obj: dict, allowed: tuple[str, ...], what: str) -> No
         raise InvalidRequest(f"{what} has only {fields}; unexpected: {', '.join(unknown)}.")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _whole(value: object) -> int | None:
+    """A JSON whole number as an int, else None: 3 and 3.0 are the same number in JSON (and in
+    JSON Schema's "integer"); 3.5, "3", true and null are not whole numbers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def parse_whole_number(
@@ -128,14 +148,13 @@ def parse_whole_number(
 ) -> int:
     """A whole number from ``low`` to ``high`` sent as text (query string, form field).
 
-    Absent or empty takes ``default`` when there is one. The digits are checked before
+    Absent takes ``default`` when there is one; empty is not a number (the pages, where an
+    empty form field or ``?page=`` means "absent", pass None). The digits are checked before
     ``int()`` sees them, so "-1", " 2", "1.0", "²" or a thousand digits are refused the same way.
     """
-    if raw is None or raw == "":
-        if default is not None:
-            return default
-        raise InvalidRequest(f"'{name}' is required: a whole number from {low} to {high}.", code=code)
-    if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
+    if raw is None and default is not None:
+        return default
+    if raw is None or not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidRequest(f"'{name}' must be a whole number from {low} to {high}.", code=code)
     return int(raw)
 
