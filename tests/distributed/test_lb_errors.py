@@ -55,10 +55,11 @@ def test_with_every_api_replica_dead_the_api_answers_503_json(engine, lb):
     assert_lb_json_error(requests.get(lb + "/api/products/1", timeout=15), 503)
     order = {"email": "ana@example.com", "items": [{"product_id": 1, "quantity": 1}]}
     assert_lb_json_error(requests.post(lb + "/api/orders", json=order, timeout=15), 503)
-    # The pages still come from the web tier, which says in its own page that the API is missing.
+    # The pages still come from the web tier, which says in its own page that the API is missing
+    # (and who told it so: the load balancer, in place of the API).
     page = requests.get(lb + "/products/1", timeout=15)
     assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
-    assert re.fullmatch(r"web-\d", page.headers["X-Served-By"])
+    assert re.fullmatch(r"web-\d,lb", page.headers["X-Served-By"])
     assert html.escape(LB_ERRORS[503][2]) in page.text
 
 
