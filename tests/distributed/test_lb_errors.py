@@ -15,7 +15,6 @@ from support import wait_until
 
 from distributed.lb.render import LB_ERRORS
 from shop.error_page import render_error_page
-from shop.validation import MAX_REQUEST_LINE
 
 API_SERVERS = ("api-1", "api-2", "api-3", "api-standby")
 WEB_SERVERS = ("web-1", "web-2")
@@ -80,10 +79,3 @@ def test_with_every_web_replica_dead_pages_get_the_shops_error_page(engine, lb):
     # The API does not need the web tier.
     assert requests.get(lb + "/api/products/1", timeout=15).status_code == 200
 
-
-def test_a_request_line_over_the_limit_passes_haproxy_and_gets_gunicorns_json(lb):
-    """HAProxy's own limit (a 16 KiB head) is above the shop's, so the shop's JSON 414 arrives."""
-    response = requests.get(lb + "/api/products", params={"q": "x" * (MAX_REQUEST_LINE + 1000)}, timeout=15)
-    assert response.status_code == 414
-    assert response.json()["error"] == "request_line_too_long"
-    assert re.fullmatch(r"api-(\d|standby)", response.headers["X-Served-By"])
