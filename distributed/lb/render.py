@@ -88,7 +88,6 @@ class ErrorReply:
     """One ``http-error`` line: the status, its content type and its body as an HAProxy string."""
 
     status: int
-    code: str
     content_type: str
     body: str
 
@@ -110,10 +109,7 @@ def json_error(status: int) -> str:
 
 def json_errors(statuses) -> list[ErrorReply]:
     """``http-error`` replies in the JSON error shape, for the API and for requests not yet routed."""
-    return [
-        ErrorReply(status, LB_ERRORS[status][1], "application/json", haproxy_string(json_error(status)))
-        for status in statuses
-    ]
+    return [ErrorReply(status, "application/json", haproxy_string(json_error(status))) for status in statuses]
 
 
 @cache
@@ -123,7 +119,7 @@ def page_errors() -> tuple[ErrorReply, ...]:
     for status in BACKEND_ERRORS:
         _, code, _, page_message = LB_ERRORS[status]
         page = render_error_page(status, code, page_message, node="lb", variant="distributed")
-        replies.append(ErrorReply(status, code, '"text/html; charset=utf-8"', haproxy_string(page)))
+        replies.append(ErrorReply(status, '"text/html; charset=utf-8"', haproxy_string(page)))
     return tuple(replies)
 
 
