@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from shop.config import NodeSettings
 from shop.data import ShopData, install_shop_data, shop_data
-from shop.errors import ShopError, Unavailable, answers_in_json, error_response
+from shop.errors import InvalidRequest, ShopError, Unavailable, answers_in_json, error_response
 from shop.served import register_served_headers
 from shop.validation import MAX_BODY_BYTES
 
@@ -71,6 +71,7 @@ def create_shop_app(
     register_served_headers(app)
     register_health(app)
     register_error_handlers(app)
+    register_body_reading(app)
     if api:
         from shop.api import bp as api_bp
 
@@ -104,6 +105,26 @@ def register_health(app: Flask) -> None:
         """Readiness: 200 when what this process needs (database, or API) answers."""
         shop_data().ping()
         return jsonify({"status": "ready", "node": app.config["TWINSHOP_NODE"]})
+
+
+def register_body_reading(app: Flask) -> None:
+    @app.before_request
+    def read_body() -> None:
+        """Read a request's body (at most MAX_BODY_BYTES) before any view does.
+
+        gunicorn reads the body only when the application asks for it, so a body that is not
+        valid HTTP - a broken chunked encoding, a client gone half-way - would surface as an
+        exception deep inside a view: a 500. Read here, it is the client's 400.
+        """
+        if request.content_length is None and "Transfer-Encoding" not in request.headers:
+            return
+        try:
+            request.get_data(cache=True)
+        except HTTPException:  # 413: over MAX_CONTENT_LENGTH
+            raise
+        except Exception as exc:
+            log.info("unreadable request body on %s %s: %s", request.method, request.path, exc)
+            raise InvalidRequest("The request body could not be read as HTTP.", code="bad_request") from None
 
 
 def register_error_handlers(app: Flask) -> None:

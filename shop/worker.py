@@ -69,7 +69,7 @@ class ShopWorker(ThreadWorker):
         path = getattr(req, "path", None)
         if path is None or answers_in_json(path):
             content_type = "application/json"
-            body = json.dumps({"error": code, "message": message})
+            body = json.dumps({"error": code, "message": message}, separators=(",", ":")) + "\n"  # as Flask writes it
         else:
             content_type = "text/html; charset=utf-8"
             body = error_page(status, reason, message)
