@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from shop.app import shop_data
-from shop.errors import InvalidRequest, UnsupportedMediaType
+from shop.data import shop_data
+from shop.errors import UnsupportedMediaType
 from shop.openapi import openapi_document
-from shop.validation import parse_catalogue_query, parse_positive_int
+from shop.validation import (
+    DEFAULT_RECOMMENDATIONS,
+    MAX_RECOMMENDATIONS,
+    parse_catalogue_query,
+    parse_whole_number,
+    validate_order,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -27,7 +33,13 @@ def get_product(product_id: int):
 @bp.get("/products/<int:product_id>/recommendations")
 def recommendations(product_id: int):
     """Similar products, computed from descriptions on every call: the CPU-heavy endpoint."""
-    limit = parse_positive_int(request.args.get("limit"), name="limit", default=5, maximum=20, code="bad_query")
+    limit = parse_whole_number(
+        request.args.get("limit"),
+        name="limit",
+        high=MAX_RECOMMENDATIONS,
+        default=DEFAULT_RECOMMENDATIONS,
+        code="bad_query",
+    )
     return jsonify(shop_data().recommendations(product_id, limit=limit))
 
 
@@ -42,14 +54,8 @@ def place_order():
     """Place an order: all of it or nothing; a repeated Idempotency-Key returns the first order."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the order as JSON with Content-Type: application/json.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidRequest('The body must be a JSON object: {"email": ..., "items": [...]}.', code="invalid_json")
-    order = shop_data().place_order(
-        email=body.get("email"),
-        items=body.get("items"),
-        idempotency_key=request.headers.get("Idempotency-Key"),
-    )
+    email, items = validate_order(request.get_json(silent=True))  # None (not JSON) is refused as invalid_json
+    order = shop_data().place_order(email=email, items=items, idempotency_key=request.headers.get("Idempotency-Key"))
     replayed = order.pop("replayed", False)
     response = jsonify(order)
     response.status_code = 201

@@ -10,16 +10,15 @@ import logging
 import sys
 from collections.abc import Callable
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from shop.config import NodeSettings
-from shop.data import ShopData
-from shop.errors import ShopError, Unavailable, error_response
+from shop.data import ShopData, install_shop_data, shop_data
+from shop.errors import InvalidRequest, ShopError, Unavailable, answers_in_json, error_response
 from shop.served import register_served_headers
-
-MAX_BODY_BYTES = 64 * 1024
+from shop.validation import MAX_BODY_BYTES
 
 log = logging.getLogger("twinshop")
 
@@ -38,11 +37,6 @@ class SessionInterface(SecureCookieSessionInterface):
             cached = (keys, super().get_signing_serializer(app))
             app.extensions["twinshop.session_serializer"] = cached
         return cached[1]
-
-
-def shop_data() -> ShopData:
-    """The data source wired into this process (repository or API client)."""
-    return current_app.extensions["twinshop.data"]
 
 
 def create_shop_app(
@@ -72,11 +66,12 @@ def create_shop_app(
         app.config.update(test_config)
     app.json.sort_keys = False
     app.session_interface = SessionInterface()
-    app.extensions["twinshop.data"] = data_factory()
+    install_shop_data(app, data_factory())
 
     register_served_headers(app)
     register_health(app)
     register_error_handlers(app)
+    register_body_reading(app)
     if api:
         from shop.api import bp as api_bp
 
@@ -112,14 +107,29 @@ def register_health(app: Flask) -> None:
         return jsonify({"status": "ready", "node": app.config["TWINSHOP_NODE"]})
 
 
-def wants_json() -> bool:
-    path = request.path
-    return path.startswith("/api/") or path == "/api" or path in ("/healthz", "/readyz")
+def register_body_reading(app: Flask) -> None:
+    @app.before_request
+    def read_body() -> None:
+        """Read a request's body (at most MAX_BODY_BYTES) before any view does.
+
+        gunicorn reads the body only when the application asks for it, so a body that is not
+        valid HTTP - a broken chunked encoding, a client gone half-way - would surface as an
+        exception deep inside a view: a 500. Read here, it is the client's 400.
+        """
+        if request.content_length is None and "Transfer-Encoding" not in request.headers:
+            return
+        try:
+            request.get_data(cache=True)
+        except HTTPException:  # 413: over MAX_CONTENT_LENGTH
+            raise
+        except Exception as exc:
+            log.info("unreadable request body on %s %s: %s", request.method, request.path, exc)
+            raise InvalidRequest("The request body could not be read as HTTP.", code="bad_request") from None
 
 
 def register_error_handlers(app: Flask) -> None:
     def render_error(status: int, code: str, message: str):
-        if wants_json():
+        if answers_in_json(request.path):
             return error_response(status, code, message)
         try:
             return render_template("error.html", status=status, code=code, message=message), status
@@ -148,7 +158,11 @@ def register_error_handlers(app: Flask) -> None:
             405: f"{request.method} is not allowed here.",
             413: f"The request body is larger than {MAX_BODY_BYTES} bytes.",
         }.get(status, error.description or error.name)
-        return render_error(status, code, message)
+        response = app.make_response(render_error(status, code, message))
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:  # a 405 says which methods the address accepts (RFC 9110)
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -30,14 +30,33 @@ def _required(name: str, *, secret: bool = False) -> str:
     return value
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole-number setting; unset or empty takes ``default``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"{name} must be {bounds}, not {value}")
+    return value
+
+
+def _float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """A setting in seconds (``1.5``); unset or empty takes ``default``; it must be above ``minimum``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds such as 1.5, not {raw!r}") from None
+    if not value > minimum or value == float("inf"):  # also refuses nan and inf
+        raise ConfigError(f"{name} must be a number of seconds above {minimum:g}, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,11 +72,11 @@ class DatabaseSettings:
     def from_env(cls) -> DatabaseSettings:
         return cls(
             host=os.environ.get("DB_HOST", "127.0.0.1"),
-            port=_int("DB_PORT", 3306),
+            port=_int("DB_PORT", 3306, minimum=1, maximum=65535),
             name=os.environ.get("DB_NAME", "shop"),
             user=os.environ.get("DB_USER", "shop"),
             password=_required("DB_PASSWORD", secret=True),
-            pool_size=_int("DB_POOL_SIZE", 8),
+            pool_size=_int("DB_POOL_SIZE", 8, minimum=1),
         )
 
 
@@ -93,7 +112,31 @@ class ApiClientSettings:
     def from_env(cls) -> ApiClientSettings:
         return cls(
             base_url=_required("API_URL").rstrip("/"),
-            connect_timeout=float(os.environ.get("API_CONNECT_TIMEOUT", "1.0")),
-            read_timeout=float(os.environ.get("API_READ_TIMEOUT", "5.0")),
+            connect_timeout=_float("API_CONNECT_TIMEOUT", 1.0),
+            read_timeout=_float("API_READ_TIMEOUT", 5.0),
             retries=_int("API_RETRIES", 2),
+        )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How gunicorn runs every process type (read by shop/gunicorn.conf.py)."""
+
+    bind: str
+    workers: int
+    threads: int
+    timeout: int
+    access_log: bool
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        access_log = os.environ.get("GUNICORN_ACCESS_LOG", "0").strip() or "0"
+        if access_log not in ("0", "1"):
+            raise ConfigError(f"GUNICORN_ACCESS_LOG must be 0 or 1, not {access_log!r}")
+        return cls(
+            bind=os.environ.get("GUNICORN_BIND", "127.0.0.1:8000"),
+            workers=_int("GUNICORN_WORKERS", 2, minimum=1),
+            threads=_int("GUNICORN_THREADS", 4, minimum=1),
+            timeout=_int("GUNICORN_TIMEOUT", 30, minimum=1),
+            access_log=access_log == "1",
         )

@@ -1,4 +1,4 @@
-"""The "shop data" interface the pages depend on, and its two implementations' contract.
+"""The "shop data" interface the pages and the API depend on, and where a process finds its own.
 
 The monolith wires :mod:`shop.repository` (SQL) behind it; the distributed web tier wires
 :class:`distributed.web.client.ApiClient` (HTTP to the API). Both return the same plain,
@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from flask import Flask, current_app
+
+from shop.validation import DEFAULT_PER_PAGE, DEFAULT_RECOMMENDATIONS
+
+EXTENSION_KEY = "twinshop.data"
+
 
 class ShopData(Protocol):
     def list_categories(self) -> list[dict]:
@@ -19,7 +25,7 @@ class ShopData(Protocol):
         self,
         *,
         page: int = 1,
-        per_page: int = 20,
+        per_page: int = DEFAULT_PER_PAGE,
         q: str | None = None,
         category: str | None = None,
         ids: list[int] | None = None,
@@ -29,7 +35,7 @@ class ShopData(Protocol):
     def get_product(self, product_id: int) -> dict:
         """One product {"id", "name", "description", "category", "category_name", "price", "stock"}; NotFound."""
 
-    def recommendations(self, product_id: int, *, limit: int = 5) -> dict:
+    def recommendations(self, product_id: int, *, limit: int = DEFAULT_RECOMMENDATIONS) -> dict:
         """{"product_id", "items": [product + "score"]}: similar products (CPU-heavy); NotFound."""
 
     def place_order(self, *, email: str, items: list[dict], idempotency_key: str | None = None) -> dict:
@@ -43,3 +49,13 @@ class ShopData(Protocol):
 
     def ping(self) -> None:
         """Return when the dependency (database or API) answers; raise Unavailable otherwise."""
+
+
+def install_shop_data(app: Flask, data: ShopData) -> None:
+    """Wire ``data`` into ``app``: what :func:`shop_data` returns while it serves a request."""
+    app.extensions[EXTENSION_KEY] = data
+
+
+def shop_data() -> ShopData:
+    """The data source wired into this process (the repository, or the API client)."""
+    return current_app.extensions[EXTENSION_KEY]

@@ -19,9 +19,6 @@ class ShopError(Exception):
         if status is not None:
             self.status = status
 
-    def to_dict(self) -> dict:
-        return {"error": self.code, "message": self.message}
-
 
 class InvalidRequest(ShopError):
     status = 400
@@ -73,6 +70,11 @@ ERRORS_BY_STATUS: dict[int, type[ShopError]] = {
     422: UnknownProduct,
     503: Unavailable,
 }
+
+
+def answers_in_json(path: str) -> bool:
+    """Whether errors at this path get the JSON shape (the API, the health checks) or the HTML page."""
+    return path == "/api" or path.startswith("/api/") or path in ("/healthz", "/readyz")
 
 
 def error_response(status: int, code: str, message: str) -> Response:

@@ -1,8 +1,10 @@
 """The HTML pages (catalogue, search, product, cart, checkout, order), written once for both variants.
 
-Every view reads and writes through :func:`shop.app.shop_data`, so the same code runs in the
+Every view reads and writes through :func:`shop.data.shop_data`, so the same code runs in the
 monolith (SQL behind it) and in the distributed web tier (HTTP to the API behind it). The
-cart lives in the signed session cookie, so any web replica can serve any request.
+cart lives in the signed session cookie, so any web replica can serve any request. What a
+visitor may type is checked by the same rules, with the same sentences, as the JSON API
+(:mod:`shop.validation`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,26 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from shop.app import shop_data
+from shop.data import shop_data
 from shop.errors import InvalidRequest, NotFound, ShopError
+from shop.validation import (
+    DEFAULT_PER_PAGE,
+    MAX_EMAIL,
+    MAX_ORDER_ID,
+    MAX_ORDER_LINES,
+    MAX_PAGE,
+    MAX_PRODUCT_ID,
+    MAX_QUANTITY,
+    MAX_QUERY,
+    ORDER_LINES_MESSAGE,
+    parse_whole_number,
+    validate_email,
+    validate_search_text,
+)
 
-PER_PAGE = 20
-MAX_PAGE = 10_000
-MAX_QUERY_LENGTH = 200
-MAX_QUANTITY = 99
-MAX_CART_LINES = 50
+# A product with this many units or fewer is shown as "Only N left".
 LOW_STOCK = 5
-# Larger ids cannot exist (INT / BIGINT UNSIGNED in schema.sql): such URLs are plain 404s.
-MAX_PRODUCT_ID = 2**32 - 1
-MAX_ORDER_ID = 2**63 - 1
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-CHECKOUT_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+CHECKOUT_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")  # what secrets.token_urlsafe(24) makes
 
 bp = Blueprint("pages", __name__)
 
@@ -64,6 +72,12 @@ def cart_summary() -> dict:
 bp.add_app_template_global(generate_csrf, "csrf_token")
 
 
+@bp.app_context_processor
+def input_limits() -> dict:
+    """The limits the forms announce (maxlength, max), from the definitions the server checks with."""
+    return {"max_query": MAX_QUERY, "max_email": MAX_EMAIL, "max_quantity": MAX_QUANTITY}
+
+
 @bp.app_template_filter("money")
 def format_money(value: str | Decimal) -> str:
     """A price for people: ``"1234.5"`` -> ``"$1,234.50"``."""
@@ -83,25 +97,15 @@ def stock_status(stock: int) -> str:
     return "out" if stock <= 0 else "low" if stock <= LOW_STOCK else "ok"
 
 
-def whole_number(raw: str, *, label: str, low: int, high: int) -> int:
-    """Parse user input as a whole number in [low, high], or refuse it with a clear 400."""
-    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
-        raise InvalidRequest(f"{label} must be a whole number from {low} to {high}.")
-    return int(raw)
-
-
 def page_number() -> int:
     """The ``?page=`` of a listing; absent or empty means the first page."""
-    raw = request.args.get("page", "").strip() or "1"
-    return whole_number(raw, label="The page number", low=1, high=MAX_PAGE)
+    return parse_whole_number(request.args.get("page") or None, name="page", high=MAX_PAGE, default=1)
 
 
 def form_number(name: str, *, low: int, high: int, default: int | None = None) -> int:
-    """A whole-number form field; an empty one takes ``default`` when there is one."""
-    raw = request.form.get(name, "").strip()
-    if not raw and default is not None:
-        return default
-    return whole_number(raw, label=name.replace("_", " ").capitalize(), low=low, high=high)
+    """A whole-number form field (spaces around it ignored); an empty one takes ``default`` when there is one."""
+    raw = request.form.get(name, "").strip() or None
+    return parse_whole_number(raw, name=name, low=low, high=high, default=default)
 
 
 def paginated(result: dict) -> dict:
@@ -121,25 +125,23 @@ def catalogue() -> ResponseReturnValue:
     current = next((c for c in categories if c["slug"] == slug), None)
     if slug and current is None:
         raise NotFound("There is no such category.")
-    result = shop_data().list_products(page=page, per_page=PER_PAGE, category=slug)
+    result = shop_data().list_products(page=page, per_page=DEFAULT_PER_PAGE, category=slug)
     return render_template("catalogue.html", categories=categories, category=current, result=paginated(result))
 
 
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     """Search the products; an empty query shows only the form."""
-    q = " ".join(request.args.get("q", "").split())
-    if len(q) > MAX_QUERY_LENGTH:
-        raise InvalidRequest(f"Search terms are limited to {MAX_QUERY_LENGTH} characters.")
+    q = validate_search_text(" ".join(request.args.get("q", "").split()))
     page = page_number()
-    result = paginated(shop_data().list_products(page=page, per_page=PER_PAGE, q=q)) if q else None
+    result = paginated(shop_data().list_products(page=page, per_page=DEFAULT_PER_PAGE, q=q)) if q else None
     return render_template("search.html", q=q, result=result)
 
 
 @bp.get(f"/products/<int(max={MAX_PRODUCT_ID}):product_id>")
 def product(product_id: int) -> ResponseReturnValue:
     """One product: description, price, stock and an add-to-cart form."""
-    return render_template("product.html", product=shop_data().get_product(product_id), max_quantity=MAX_QUANTITY)
+    return render_template("product.html", product=shop_data().get_product(product_id))
 
 
 def cart_line(product: dict, quantity: int) -> dict:
@@ -172,7 +174,7 @@ def cart_lines() -> tuple[list[dict], Decimal]:
 def cart() -> ResponseReturnValue:
     """The cart: its lines, quantities and total."""
     lines, total = cart_lines()
-    return render_template("cart.html", lines=lines, total=total, max_quantity=MAX_QUANTITY)
+    return render_template("cart.html", lines=lines, total=total)
 
 
 @bp.post("/cart/add")
@@ -183,8 +185,8 @@ def cart_add() -> ResponseReturnValue:
     product = shop_data().get_product(product_id)
     cart = dict(session.get("cart", {}))
     key = str(product_id)
-    if key not in cart and len(cart) >= MAX_CART_LINES:
-        raise InvalidRequest(f"A cart holds at most {MAX_CART_LINES} different products.")
+    if key not in cart and len(cart) >= MAX_ORDER_LINES:
+        raise InvalidRequest(ORDER_LINES_MESSAGE)
     cart[key] = min(cart.get(key, 0) + quantity, MAX_QUANTITY)
     session["cart"] = cart
     flash(f"Added to your cart: {product['name']} (quantity {quantity}).", "success")
@@ -252,12 +254,9 @@ def place_order() -> ResponseReturnValue:
             error="Your cart is empty: add a product before checking out.",
             status=400,
         )
-    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
-        error = "Please enter a valid email address, such as ana@example.com."
-        return render_checkout(lines, total, email=email, error=error, status=400)
     items = [{"product_id": line["product_id"], "quantity": line["quantity"]} for line in lines]
     try:
-        order = shop_data().place_order(email=email, items=items, idempotency_key=token)
+        order = shop_data().place_order(email=validate_email(email), items=items, idempotency_key=token)
     except ShopError as error:
         if error.status >= 500:
             raise

@@ -17,7 +17,15 @@ import pymysql
 from shop.db import DATABASE_DOWN, RETRYABLE, Database
 from shop.errors import Conflict, NotFound, OutOfStock, Unavailable, UnknownProduct
 from shop.recommend import similar
-from shop.validation import MAX_ID, validate_email, validate_idempotency_key, validate_order_items
+from shop.validation import (
+    DEFAULT_PER_PAGE,
+    DEFAULT_RECOMMENDATIONS,
+    MAX_ORDER_ID,
+    MAX_PRODUCT_ID,
+    validate_email,
+    validate_idempotency_key,
+    validate_order_items,
+)
 
 ORDER_ATTEMPTS = 4
 
@@ -85,7 +93,7 @@ class Repository:
         self,
         *,
         page: int = 1,
-        per_page: int = 20,
+        per_page: int = DEFAULT_PER_PAGE,
         q: str | None = None,
         category: str | None = None,
         ids: list[int] | None = None,
@@ -98,7 +106,7 @@ class Repository:
             where.append("c.slug = %s")
             params.append(category)
         if ids is not None:
-            ids = [i for i in ids if 0 < i <= MAX_ID]
+            ids = [i for i in ids if 0 < i <= MAX_PRODUCT_ID]
             if not ids:
                 return {"items": [], "page": page, "per_page": per_page, "total": 0}
             where.append(f"p.id IN ({placeholders(len(ids))})")
@@ -121,7 +129,7 @@ class Repository:
         }
 
     def get_product(self, product_id: int) -> dict:
-        if not 0 < product_id <= MAX_ID:
+        if not 0 < product_id <= MAX_PRODUCT_ID:
             raise NotFound(f"There is no product {product_id}.")
         with self.db.read() as cur:
             cur.execute(
@@ -134,7 +142,7 @@ class Repository:
             raise NotFound(f"There is no product {product_id}.")
         return _product(row)
 
-    def recommendations(self, product_id: int, *, limit: int = 5) -> dict:
+    def recommendations(self, product_id: int, *, limit: int = DEFAULT_RECOMMENDATIONS) -> dict:
         """Products similar to this one, computed on every call (see shop/recommend.py)."""
         target = self.get_product(product_id)
         with self.db.read() as cur:
@@ -232,7 +240,7 @@ class Repository:
         return order
 
     def get_order(self, order_id: int) -> dict:
-        if not 0 < order_id <= 2**63:
+        if not 0 < order_id <= MAX_ORDER_ID:
             raise NotFound(f"There is no order {order_id}.")
         with self.db.read() as cur:
             order = _load_order(cur, order_id)
@@ -248,7 +256,7 @@ class Repository:
 
     def orders_exist(self, ids) -> set[int]:
         """Which of these order ids exist in the database."""
-        wanted = sorted({int(i) for i in ids if 0 < int(i) <= 2**63})
+        wanted = sorted({int(i) for i in ids if 0 < int(i) <= MAX_ORDER_ID})
         found: set[int] = set()
         with self.db.read() as cur:
             for start in range(0, len(wanted), 500):
@@ -269,7 +277,7 @@ class Repository:
             cur.execute("SELECT COUNT(*) AS n FROM products WHERE CAST(stock AS SIGNED) < 0")
             return int(cur.fetchone()["n"])
 
-    def duplicate_idempotency_keys(self, *, limit: int = 5) -> list[str]:
+    def duplicate_idempotency_keys(self, *, limit: int = DEFAULT_RECOMMENDATIONS) -> list[str]:
         """Idempotency keys that more than one order carries (the UNIQUE index should make it impossible)."""
         with self.db.read() as cur:
             cur.execute(
@@ -344,14 +352,6 @@ def _load_order(cur, order_id: int) -> dict | None:
 # -- schema and seed (used by `python -m shop.dbadmin` and `twinshop reset`) --------------------
 
 SEED_TABLES = ("order_items", "orders", "products", "categories")
-
-
-def table_count(cur) -> int:
-    cur.execute(
-        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE()"
-        " AND table_name IN ('categories', 'products', 'orders', 'order_items')"
-    )
-    return cur.fetchone()["n"]
 
 
 def product_count(cur) -> int:

@@ -4,6 +4,9 @@ Every process appends its own node name to X-Served-By, followed by the nodes of
 upstream calls it made (the web tier adds the API replicas that answered it), and reports
 its time in Server-Timing: ``db`` (database), ``api`` (web -> API calls) and ``app`` (the
 whole request inside this process).
+
+:func:`parse_server_timing` is the project's one reader of that header: the web tier uses it
+on the API's answers, and the load tests on every response they record.
 """
 
 from __future__ import annotations
@@ -40,11 +43,18 @@ def timings() -> dict[str, float]:
 
 
 def server_timing_header(values: dict[str, float]) -> str:
+    """{"db": 1.234, "app": 5} -> ``db;dur=1.23, app;dur=5.00`` (milliseconds)."""
     return ", ".join(f"{name};dur={value:.2f}" for name, value in values.items())
 
 
 def parse_server_timing(header: str | None) -> dict[str, float]:
-    """Read ``name;dur=1.2, other;dur=3`` into {"name": 1.2, "other": 3.0}."""
+    """Read a Server-Timing header into milliseconds per metric: ``db;dur=1.2, api;dur=3`` ->
+    {"db": 1.2, "api": 3.0}.
+
+    Tolerant, as a reader of other servers' headers must be: a missing or empty header gives
+    {}, and metrics without a numeric ``dur`` (``cache;desc="hit"``, ``db;dur=x``) are skipped.
+    Other parameters may come before or after ``dur`` (``db;desc="query";dur=2``).
+    """
     result: dict[str, float] = {}
     for part in (header or "").split(","):
         name, _, params = part.strip().partition(";")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import requests
+
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "shop" / "gunicorn.conf.py"
 
 # Headless Chromium as this machine runs it: no sandbox as root, and no calls home (the
 # network is closed; Chromium's background connections would only fail and slow it down).
@@ -68,3 +73,12 @@ class BackgroundLoop:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(timeout=30)
+
+
+def start_gunicorn(app_path: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Start the shop's gunicorn (shop/gunicorn.conf.py) the way the engines do, for a process
+    expected to refuse to start; returns once it has exited (its output is in stdout/stderr)."""
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(GUNICORN_CONF), app_path]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, cwd=GUNICORN_CONF.parent.parent
+    )

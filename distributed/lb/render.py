@@ -11,15 +11,25 @@ One template (haproxy.cfg.j2), two renditions:
 
 ``python -m distributed.lb.render > distributed/lb/haproxy.cfg`` writes the compose rendition
 that compose/distributed.yaml mounts (a test checks the committed file is up to date).
+
+The errors HAProxy answers by itself are written into the configuration in the shop's own
+shapes: JSON ``{"error", "message"}`` for the API, and for the pages the shop's error page
+(shop/templates/error.html, rendered by :mod:`shop.error_page`). They are inline strings
+rather than separate files so that the one mounted file is the whole configuration.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from shop.error_page import render_error_page
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 TEMPLATE_NAME = "haproxy.cfg.j2"
@@ -37,6 +47,81 @@ COMPOSE_ADMIN_SOCKET = "ipv4@127.0.0.1:9999"
 # Server slots per service in compose: the most replicas `--scale` can reach without a new
 # rendition. Kept equal to twinshop.topology.MAX_REPLICAS.
 COMPOSE_SLOTS = 9
+
+# Errors HAProxy gives itself: status -> (reason, machine code, what an API client is told,
+# what a visitor of a page is told).
+LB_ERRORS = {
+    400: ("Bad Request", "bad_request", "The load balancer could not read this request as HTTP.", None),
+    408: ("Request Timeout", "request_timeout", "The request was not sent completely in time.", None),
+    500: ("Internal Server Error", "lb_error", "The load balancer failed to handle this request.", None),
+    501: (
+        "Not Implemented",
+        "not_implemented",
+        "This request uses an HTTP feature the load balancer does not implement.",
+        None,
+    ),
+    502: (
+        "Bad Gateway",
+        "bad_gateway",
+        "The server handling this request failed before answering.",
+        "The web server handling this page failed before answering; try again in a moment.",
+    ),
+    503: (
+        "Service Unavailable",
+        "no_backend",
+        "No server is available to handle this request; try again in a moment.",
+        "No web server is available to show this page; try again in a moment.",
+    ),
+    504: (
+        "Gateway Timeout",
+        "gateway_timeout",
+        "The server handling this request did not answer in time.",
+        "The web server handling this page did not answer in time; try again in a moment.",
+    ),
+}
+BACKEND_ERRORS = (502, 503, 504)  # what a backend produces: no server UP, a server failing
+LB_HEADERS = {"X-Served-By": "lb", "Server-Timing": "db;dur=0", "Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """One ``http-error`` line: the status, its content type and its body as an HAProxy string."""
+
+    status: int
+    content_type: str
+    body: str
+
+
+def haproxy_string(text: str) -> str:
+    """``text`` as one HAProxy argument: in single quotes when it can be (nothing inside them is
+    interpreted), otherwise in double quotes with backslashes, quotes, dollars and line breaks escaped."""
+    if not re.search(r"['\r\n]", text):
+        return f"'{text}'"
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return '"' + escaped.replace("\r", "\\r").replace("\n", "\\n") + '"'
+
+
+def json_error(status: int) -> str:
+    """The shop's error shape for a status HAProxy answers: {"error": code, "message": sentence}."""
+    _, code, message, _ = LB_ERRORS[status]
+    return json.dumps({"error": code, "message": message}, separators=(",", ":"))
+
+
+def json_errors(statuses) -> list[ErrorReply]:
+    """``http-error`` replies in the JSON error shape, for the API and for requests not yet routed."""
+    return [ErrorReply(status, "application/json", haproxy_string(json_error(status))) for status in statuses]
+
+
+@cache
+def page_errors() -> tuple[ErrorReply, ...]:
+    """``http-error`` replies with the shop's HTML error page, as the web tier would have rendered it."""
+    replies = []
+    for status in BACKEND_ERRORS:
+        _, code, _, page_message = LB_ERRORS[status]
+        page = render_error_page(status, code, page_message, node="lb", variant="distributed")
+        replies.append(ErrorReply(status, '"text/html; charset=utf-8"', haproxy_string(page)))
+    return tuple(replies)
+
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ADDRESS = re.compile(r"^[A-Za-z0-9_.-]+:\d{1,5}$")
@@ -111,6 +196,10 @@ def render_haproxy(
         example_api_server=example_api_server,
         slots=slots,
         access_log=access_log,
+        default_errors=json_errors(LB_ERRORS),
+        api_errors=json_errors(BACKEND_ERRORS),
+        web_errors=page_errors(),
+        lb_headers=" ".join(f"hdr {name} {haproxy_string(value)}" for name, value in LB_HEADERS.items()),
     )
 
 

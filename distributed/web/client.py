@@ -19,6 +19,7 @@ from urllib3.util.retry import Retry
 from shop.config import ApiClientSettings
 from shop.errors import Unavailable, error_from_response
 from shop.served import add_timing, add_upstream_nodes, parse_server_timing
+from shop.validation import DEFAULT_PER_PAGE, DEFAULT_RECOMMENDATIONS
 
 log = logging.getLogger("twinshop.web.client")
 
@@ -107,7 +108,7 @@ class ApiClient:
         self,
         *,
         page: int = 1,
-        per_page: int = 20,
+        per_page: int = DEFAULT_PER_PAGE,
         q: str | None = None,
         category: str | None = None,
         ids: list[int] | None = None,
@@ -126,7 +127,7 @@ class ApiClient:
     def get_product(self, product_id: int) -> dict:
         return self._call("GET", f"/api/products/{int(product_id)}")
 
-    def recommendations(self, product_id: int, *, limit: int = 5) -> dict:
+    def recommendations(self, product_id: int, *, limit: int = DEFAULT_RECOMMENDATIONS) -> dict:
         return self._call("GET", f"/api/products/{int(product_id)}/recommendations", params={"limit": limit})
 
     def place_order(self, *, email: str, items: list[dict], idempotency_key: str | None = None) -> dict:

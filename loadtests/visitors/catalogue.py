@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import gevent.lock
 
-from shop.pages import PER_PAGE as HTML_PER_PAGE
+from shop.validation import DEFAULT_PER_PAGE as HTML_PER_PAGE  # the catalogue pages show this many
 from shop.validation import MAX_PER_PAGE as DISCOVERY_PER_PAGE
 
 log = logging.getLogger(__name__)

@@ -327,12 +327,23 @@ def test_a_post_is_never_replayed_after_it_may_have_reached_a_server():
     assert "option redispatch 1" in config
 
 
-def test_no_backend_answers_with_the_json_error_shape():
-    config = directives(COMMITTED_HAPROXY_CFG.read_text())
-    (line,) = [d for d in config if d.startswith("http-error status 503 ")]
-    body = line.split("string '", 1)[1].split("'", 1)[0]
-    assert json.loads(body)["error"] == "no_backend"
-    assert "content-type application/json" in line
+def test_no_backend_answers_in_the_shops_shapes():
+    """503 from HAProxy: JSON for the API (and by default), the shop's HTML error page for pages."""
+    replies: dict[str, str] = {}
+    section = ""
+    for line in directives(COMMITTED_HAPROXY_CFG.read_text()):
+        if not line.startswith("http-error"):
+            section = line if line.split()[0] in ("defaults", "frontend", "backend", "resolvers", "global") else section
+        elif line.startswith("http-error status 503 "):
+            replies[section] = line
+    assert set(replies) == {"defaults", "backend web", "backend api"}
+    for section in ("defaults", "backend api"):
+        assert "content-type application/json" in replies[section]
+        body = replies[section].split("string '", 1)[1].split("'", 1)[0]
+        error = json.loads(body)
+        assert set(error) == {"error", "message"} and error["error"] == "no_backend"
+    assert 'content-type "text/html; charset=utf-8" string "<!doctype html>' in replies["backend web"]
+    assert r'data-code=\"no_backend\"' in replies["backend web"]  # escaped for HAProxy's double quotes
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from shop import seed
 from shop.db import Database
 from shop.errors import Conflict, InvalidRequest, NotFound, OutOfStock, UnknownProduct
 from shop.repository import Repository
+from shop.validation import MAX_ORDER_ID, MAX_ORDER_LINES, MAX_PRODUCT_ID, MAX_QUANTITY
 
 CATEGORIES, PRODUCTS = seed.generate()
 
@@ -85,6 +86,35 @@ def test_not_found(repository):
     with pytest.raises(NotFound):
         repository.get_product(0)
     with pytest.raises(NotFound):
+        repository.get_product(MAX_PRODUCT_ID + 1)  # larger than the column can hold: not even asked
+    with pytest.raises(NotFound):
         repository.get_order(10**15)
     with pytest.raises(NotFound):
+        repository.get_order(MAX_ORDER_ID + 1)
+    with pytest.raises(NotFound):
         repository.restock(product_id=999_999, stock=1)
+    assert repository.list_products(ids=[MAX_PRODUCT_ID + 1])["total"] == 0
+
+
+def test_the_repository_applies_the_order_rules_itself(repository):
+    """The pages of the monolith call the repository directly: it is the last line of defence."""
+    product = PRODUCTS[504]
+    repository.restock(product_id=product["id"], stock=500)
+    orders_before = repository.order_count()
+    for items in (
+        [{"product_id": product["id"], "quantity": MAX_QUANTITY + 1}],
+        [{"product_id": product["id"], "quantity": MAX_QUANTITY}, {"product_id": product["id"], "quantity": 1}],
+        [{"product_id": product["id"], "quantity": 1}] * (MAX_ORDER_LINES + 1),
+    ):
+        with pytest.raises(InvalidRequest):
+            repository.place_order(email="r@example.com", items=items)
+    with pytest.raises(InvalidRequest):
+        repository.place_order(
+            email="r@example.com", items=[{"product_id": product["id"], "quantity": 1}], idempotency_key="has space"
+        )
+    assert repository.order_count() == orders_before
+    assert repository.get_product(product["id"])["stock"] == 500
+    placed = repository.place_order(
+        email="r@example.com", items=[{"product_id": product["id"], "quantity": MAX_QUANTITY}]
+    )
+    assert placed["items"][0]["quantity"] == MAX_QUANTITY

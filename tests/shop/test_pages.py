@@ -17,6 +17,7 @@ import requests
 from markupsafe import escape
 
 from shop import seed
+from shop.validation import EMAIL_MESSAGE, MAX_EMAIL, MAX_PAGE, MAX_QUANTITY, MAX_QUERY
 
 TIMEOUT = 15
 CATEGORIES, PRODUCTS = seed.generate()
@@ -114,14 +115,21 @@ def test_the_stylesheet_is_served(http, base_url):
     assert response.headers["Content-Type"].startswith("text/css")
 
 
-def test_the_panel_names_the_nodes_of_the_x_served_by_header(http, base_url):
+def test_the_panel_names_the_nodes_of_the_x_served_by_header(http, base_url, variant):
     for path in ["/", "/products/2", "/cart", "/products/999999999"]:
         response = get(http, base_url, path)
         header_nodes = [node.strip() for node in response.headers["X-Served-By"].split(",")]
         panel_nodes = [node.strip() for node in element_text(response.text, "served-by").split("→")]
         assert panel_nodes == header_nodes, path
-        assert element_text(response.text, "served-variant") in ("monolith", "distributed")
+        assert element_text(response.text, "served-variant") == variant
+        assert re.search(r'id="served-panel" data-variant="([a-z]+)"', response.text).group(1) == variant
         assert 'data-name="db"' in response.text and 'data-name="app"' in response.text
+        if variant == "monolith":
+            assert header_nodes == ["monolith"], path
+        else:
+            assert re.fullmatch(r"web-\d", header_nodes[0]), (path, header_nodes)
+            assert all(re.fullmatch(r"api-(\d|standby)", node) for node in header_nodes[1:]), (path, header_nodes)
+            assert header_nodes[1:] or path == "/cart", (path, header_nodes)  # an empty cart needs no API call
 
 
 def test_the_catalogue_lists_every_category_with_its_product_count(http, base_url):
@@ -162,12 +170,14 @@ def test_pagination_walks_the_catalogue_in_id_order(http, base_url):
     assert_error_page(get(http, base_url, f"/?page={last + 1}"), 404)
 
 
-@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "99999999999999999999999", "\x00", "²", "<script>"])
-def test_a_bad_page_number_is_a_client_error_not_a_crash(http, base_url, page):
+@pytest.mark.parametrize(
+    "page", ["abc", "0", "-1", "1.5", " 2", str(MAX_PAGE + 1), "9" * 5000, "\x00", "²", "<script>"]
+)
+def test_a_bad_page_number_is_a_400_page_not_a_crash(http, base_url, page):
     for path, params in [("/", {}), ("/?category=kitchen", {}), ("/search", {"q": "bamboo"})]:
         response = get(http, base_url, path, params={**params, "page": page})
-        assert 400 <= response.status_code < 500, (path, page)
-        assert 'id="error"' in response.text
+        assert_error_page(response, 400)
+        assert element_text(response.text, "error-message") == f"'page' must be a whole number from 1 to {MAX_PAGE}."
         assert "<script>" not in response.text
 
 
@@ -215,9 +225,18 @@ def test_search_terms_are_escaped_in_the_page(http, base_url, query):
 
 
 def test_a_very_long_search_is_refused_clearly(http, base_url):
-    response = get(http, base_url, "/search", params={"q": "a" * 1000})
-    assert 400 <= response.status_code < 500
-    assert 'id="error"' in response.text
+    assert get(http, base_url, "/search", params={"q": "a" * MAX_QUERY}).status_code == 200
+    response = get(http, base_url, "/search", params={"q": "a" * (MAX_QUERY + 1)})
+    assert_error_page(response, 400)
+    assert element_text(response.text, "error-message") == f"'q' may hold at most {MAX_QUERY} characters."
+
+
+def test_the_forms_announce_the_limits_the_server_applies(http, base_url):
+    add_to_cart(http, base_url, PLENTY["id"])
+    cart = get(http, base_url, "/cart").text
+    assert f'min="0" max="{MAX_QUANTITY}"' in cart
+    assert f'maxlength="{MAX_QUERY}"' in get(http, base_url, "/search").text
+    assert f'maxlength="{MAX_EMAIL}"' in get(http, base_url, "/checkout").text
 
 
 def test_the_product_page_shows_the_product(http, base_url):
@@ -282,10 +301,13 @@ def test_bad_cart_input_is_refused_and_loses_nothing(http, base_url):
     for form in [
         {"product_id": "abc", "quantity": 1},
         {"product_id": PLENTY["id"], "quantity": -1},
+        {"product_id": PLENTY["id"], "quantity": MAX_QUANTITY + 1},
         {"product_id": PLENTY["id"], "quantity": 100000},
     ]:
         response = post(http, base_url, "/cart/update", {"csrf_token": csrf, **form})
         assert_error_page(response, 400)
+    message = element_text(response.text, "error-message")
+    assert message == f"'quantity' must be a whole number from 0 to {MAX_QUANTITY}."
     assert_error_page(post(http, base_url, "/cart/add", {"csrf_token": csrf, "product_id": 999999}), 404)
     assert element_text(get(http, base_url, "/cart").text, "cart-count") == "1"
 
@@ -333,12 +355,25 @@ def test_checkout_with_an_empty_cart_places_no_order(http, base_url):
     assert "/orders/" not in response.url
 
 
-def test_an_invalid_email_is_refused_and_keeps_the_cart(http, base_url):
+@pytest.mark.parametrize("email", ["not an email", "ana@example", "a" * MAX_EMAIL + "@example.com"])
+def test_an_invalid_email_is_refused_with_the_apis_sentence_and_keeps_the_cart(http, base_url, repo, email):
     add_to_cart(http, base_url, PLENTY["id"])
-    response = post(http, base_url, "/checkout", checkout_form(http, base_url, email="not an email"))
+    orders_before = repo.order_count()
+    response = post(http, base_url, "/checkout", checkout_form(http, base_url, email=email))
     assert response.status_code == 400
-    assert "valid email" in element_text(response.text, "checkout-error")
+    assert element_text(response.text, "checkout-error").startswith(EMAIL_MESSAGE)
+    assert repo.order_count() == orders_before
     assert element_text(get(http, base_url, "/cart").text, "cart-count") == "1"
+
+
+def test_a_cart_line_is_capped_at_the_order_quantity_limit(http, base_url):
+    add_to_cart(http, base_url, PLENTY["id"], quantity=MAX_QUANTITY)
+    page = add_to_cart(http, base_url, PLENTY["id"], quantity=5).text
+    assert element_text(page, "cart-count") == str(MAX_QUANTITY)
+    response = add_to_cart(http, base_url, PLENTY["id"], quantity=MAX_QUANTITY + 1)
+    assert_error_page(response, 400)
+    message = element_text(response.text, "error-message")
+    assert message == f"'quantity' must be a whole number from 1 to {MAX_QUANTITY}."
 
 
 def test_ordering_a_sold_out_product_is_a_409_and_keeps_the_cart(http, base_url):

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 import pytest
 
 from shop import seed
+from shop.openapi import openapi_document
+from shop.validation import (
+    EMAIL_MESSAGE,
+    MAX_CATEGORY,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_ORDER_LINES,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUANTITY,
+    MAX_QUERY,
+)
 
 CATEGORIES, PRODUCTS = seed.generate()
 MONEY = re.compile(r"^\d+\.\d{2}$")
@@ -94,19 +106,50 @@ def test_search_with_hostile_strings_is_literal(http, base_url, query):
         {"per_page": "101"},
         {"per_page": "x"},
         {"page": "99999999999999999999"},
+        {"page": "9" * 5000},
+        {"page": str(MAX_PAGE + 1)},
+        {"per_page": str(MAX_PER_PAGE + 1)},
+        {"page": ""},
+        {"page": " 2"},
+        {"page": "2.0"},
+        {"page": "²"},
     ],
 )
 def test_bad_paging_is_400(http, base_url, params):
-    assert_error(http.get(f"{base_url}/api/products", params=params), 400, "bad_paging")
+    body = assert_error(http.get(f"{base_url}/api/products", params=params), 400, "bad_paging")
+    name = next(iter(params))
+    high = MAX_PAGE if name == "page" else MAX_PER_PAGE
+    assert body["message"] == f"'{name}' must be a whole number from 1 to {high}."
 
 
-def test_too_long_query_is_400(http, base_url):
-    assert_error(http.get(f"{base_url}/api/products", params={"q": "x" * 500}), 400)
+def test_the_largest_page_and_page_size_are_accepted(http, base_url):
+    body = http.get(f"{base_url}/api/products", params={"page": 1, "per_page": MAX_PER_PAGE}).json()
+    assert [item["id"] for item in body["items"]] == list(range(1, MAX_PER_PAGE + 1))
+    body = http.get(f"{base_url}/api/products", params={"page": MAX_PAGE}).json()
+    assert body["page"] == MAX_PAGE and body["items"] == [] and body["total"] == len(PRODUCTS)
 
 
-def test_page_past_the_end_is_empty(http, base_url):
-    body = http.get(f"{base_url}/api/products", params={"page": 10000}).json()
-    assert body["items"] == [] and body["total"] == len(PRODUCTS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "x" * (MAX_QUERY + 1)},
+        {"q": " " * (MAX_QUERY + 1)},
+        {"category": "c" * (MAX_CATEGORY + 1)},
+        {"ids": "1,,2"},
+        {"ids": "1, 2"},
+        {"ids": ",".join(["1"] * (MAX_PER_PAGE + 1))},
+        {"ids": ""},
+    ],
+)
+def test_bad_query_is_400(http, base_url, params):
+    assert_error(http.get(f"{base_url}/api/products", params=params), 400, "bad_query")
+
+
+def test_query_at_its_limits_is_accepted(http, base_url):
+    assert http.get(f"{base_url}/api/products", params={"q": "x" * MAX_QUERY}).json()["total"] == 0
+    ids = ",".join(str(i) for i in range(1, MAX_PER_PAGE + 1))
+    body = http.get(f"{base_url}/api/products", params={"ids": ids, "per_page": MAX_PER_PAGE}).json()
+    assert [item["id"] for item in body["items"]] == list(range(1, MAX_PER_PAGE + 1))
 
 
 def test_get_product(http, base_url):
@@ -137,6 +180,7 @@ def test_place_and_read_order(http, base_url, repo):
     response = order(http, base_url, [{"product_id": product["id"], "quantity": 3}])
     assert response.status_code == 201, response.text
     placed = response.json()
+    assert response.headers["Location"] == f"/api/orders/{placed['id']}"
     assert placed["status"] == "confirmed"
     assert placed["total"] == f"{product['price'] * 3:.2f}"
     assert placed["items"] == [
@@ -195,6 +239,35 @@ def test_unknown_product_in_order_is_422(http, base_url, repo):
     assert repo.get_product(plenty["id"])["stock"] == 1000
 
 
+def test_an_order_at_the_limits_is_accepted(http, base_url, repo):
+    lines = [p for p in PRODUCTS if p["id"] % 11 == 4][:MAX_ORDER_LINES]
+    for product in lines:
+        repo.restock(product_id=product["id"], stock=MAX_QUANTITY)
+    items = [{"product_id": p["id"], "quantity": MAX_QUANTITY} for p in lines]
+    email = "a" * 64 + "@" + "b" * 185 + ".com"  # 254 characters
+    try:
+        response = order(http, base_url, items, email=email, key=uuid.uuid4().hex.ljust(MAX_IDEMPOTENCY_KEY, "k"))
+        assert response.status_code == 201, response.text
+        assert len(response.json()["items"]) == MAX_ORDER_LINES
+        assert all(repo.get_product(p["id"])["stock"] == 0 for p in lines)
+    finally:
+        for product in lines:  # the seed's stock again: other tests compare the two variants' catalogues
+            repo.restock(product_id=product["id"], stock=product["stock"])
+
+
+def test_lines_of_one_product_are_merged_up_to_the_quantity_limit(http, base_url, repo):
+    product = in_stock_product(repo)
+    half = MAX_QUANTITY // 2
+    items = [{"product_id": product["id"], "quantity": half}, {"product_id": product["id"], "quantity": 1.0}]
+    response = order(http, base_url, items)
+    assert response.status_code == 201, response.text
+    assert [(i["product_id"], i["quantity"]) for i in response.json()["items"]] == [(product["id"], half + 1)]
+    too_many = [{"product_id": product["id"], "quantity": half + 1}] * 2
+    body = assert_error(order(http, base_url, too_many), 400, "invalid_request")
+    assert body["message"] == f"An order holds at most {MAX_QUANTITY} units of one product."
+    assert repo.get_product(product["id"])["stock"] == 1000 - half - 1
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -213,13 +286,31 @@ def test_unknown_product_in_order_is_422(http, base_url, repo):
         {"email": "ana@example.com", "items": [{"product_id": True, "quantity": 1}]},
         {"email": "ana@example.com", "items": [{"product_id": -1, "quantity": 1}]},
         {"email": 42, "items": [{"product_id": 1, "quantity": 1}]},
-        ["not", "an", "object"],
+        {"email": "ana@example.com", "items": [{"product_id": 1, "quantity": MAX_QUANTITY + 1}]},
+        {"email": "ana@example.com", "items": [{"product_id": 1, "quantity": 1}] * (MAX_ORDER_LINES + 1)},
+        {"email": "ana@example.com", "items": [{"product_id": 1, "quantity": 1, "gift": True}]},
+        {"email": "ana@example.com", "items": [{"product_id": 1, "quantity": 1}], "coupon": "FREE"},
+        {"email": " ana@example.com", "items": [{"product_id": 1, "quantity": 1}]},
+        {"email": "ana@example.com\n", "items": [{"product_id": 1, "quantity": 1}]},
+        {"email": "a\x1f@example.com", "items": [{"product_id": 1, "quantity": 1}]},
+        {"email": "a" * 250 + "@b.co", "items": [{"product_id": 1, "quantity": 1}]},
     ],
 )
 def test_invalid_order_is_400(http, base_url, repo, body):
     before = repo.get_product(1)["stock"]
-    assert_error(http.post(f"{base_url}/api/orders", json=body), 400)
+    assert_error(http.post(f"{base_url}/api/orders", json=body), 400, "invalid_request")
     assert repo.get_product(1)["stock"] == before
+
+
+@pytest.mark.parametrize("body", ['["not", "an", "object"]', "null", '"ana@example.com"', "42", ""])
+def test_an_order_that_is_not_a_json_object_is_400(http, base_url, body):
+    response = http.post(f"{base_url}/api/orders", data=body, headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "invalid_json")
+
+
+def test_an_invalid_email_gets_the_same_sentence_as_on_the_checkout_page(http, base_url):
+    response = order(http, base_url, [{"product_id": 1, "quantity": 1}], email="ana@example")
+    assert assert_error(response, 400, "invalid_request")["message"] == EMAIL_MESSAGE
 
 
 def test_malformed_json_is_400(http, base_url):
@@ -237,9 +328,12 @@ def test_oversized_body_is_413(http, base_url):
     assert_error(http.post(f"{base_url}/api/orders", json={"email": "a@b.co", "items": items}), 413, "too_large")
 
 
-def test_bad_idempotency_key_is_400(http, base_url):
-    response = order(http, base_url, [{"product_id": 1, "quantity": 1}], key="x" * 300)
-    assert_error(response, 400)
+@pytest.mark.parametrize("key", ["x" * (MAX_IDEMPOTENCY_KEY + 1), "with space", "tab\tkey"])
+def test_bad_idempotency_key_is_400(http, base_url, repo, key):
+    before = repo.order_count()
+    response = order(http, base_url, [{"product_id": 1, "quantity": 1}], key=key)
+    assert_error(response, 400, "invalid_request")
+    assert repo.order_count() == before
 
 
 @pytest.mark.parametrize("order_id", ["999999999", "abc", "0"])
@@ -249,7 +343,9 @@ def test_unknown_order_is_404(http, base_url, order_id):
 
 def test_unknown_api_route_and_method(http, base_url):
     assert_error(http.get(f"{base_url}/api/nothing-here"), 404, "not_found")
-    assert_error(http.delete(f"{base_url}/api/products/1"), 405, "method_not_allowed")
+    response = http.delete(f"{base_url}/api/products/1")
+    assert_error(response, 405, "method_not_allowed")
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
 # -- headers, health, documentation -----------------------------------------------------------
@@ -266,17 +362,27 @@ def test_served_by_and_server_timing(http, base_url, variant):
     assert re.search(r"\bdb;dur=\d+(\.\d+)?", response.headers["Server-Timing"])
 
 
-def test_health_and_readiness(http, base_url):
-    assert http.get(f"{base_url}/healthz").status_code == 200
-    assert http.get(f"{base_url}/readyz").status_code == 200
+def test_health_and_readiness(http, base_url, variant):
+    alive = http.get(f"{base_url}/healthz")
+    assert alive.status_code == 200 and alive.json()["status"] == "alive"
+    ready = http.get(f"{base_url}/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["node"] == ("monolith" if variant == "monolith" else ready.headers["X-Served-By"].split(",")[0])
+    assert http.get(f"{base_url}/api/readyz").json() == {"status": "ready"}
 
 
-def test_openapi_document_describes_the_routes(http, base_url):
+def test_openapi_document_states_the_limits_the_api_applies(http, base_url):
     document = http.get(f"{base_url}/api/openapi.json").json()
-    assert document["openapi"].startswith("3.")
-    assert {"/api/products", "/api/products/{product_id}", "/api/orders", "/api/orders/{order_id}"} <= set(
-        document["paths"]
-    )
+    assert document == json.loads(json.dumps(openapi_document()))
+    assert document["openapi"] == "3.1.0"
+    products = {p["name"]: p["schema"] for p in document["paths"]["/api/products"]["get"]["parameters"]}
+    assert products["page"]["maximum"] == MAX_PAGE and products["per_page"]["maximum"] == MAX_PER_PAGE
+    assert products["q"]["maxLength"] == MAX_QUERY
+    order_request = document["components"]["schemas"]["OrderRequest"]
+    assert order_request["properties"]["items"]["maxItems"] == MAX_ORDER_LINES
+    assert order_request["properties"]["items"]["items"]["properties"]["quantity"]["maximum"] == MAX_QUANTITY
+    statuses = set(document["paths"]["/api/orders"]["post"]["responses"])
+    assert statuses == {"201", "400", "405", "409", "413", "414", "415", "422", "431", "502", "503", "504"}
 
 
 def test_recommendations_are_similar_products_of_the_category(http, base_url):
