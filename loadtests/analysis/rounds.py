@@ -77,8 +77,19 @@ METRICS = (
     Metric("p99", lambda a: a.steady.p99, False, "ms"),
     Metric("availability", lambda a: a.whole.availability, True, "%"),
     Metric("cpu_per_request", lambda a: a.cpu_ms_per_request, False, "ms CPU"),
+    # A capacity search: the highest step of users that met the objective, and what it served.
+    Metric("capacity_users", lambda a: a.capacity.users if a.capacity else 0, True, "users"),
+    Metric("capacity_rps", lambda a: a.capacity.summary.ok_rps if a.capacity else None, True, "req/s"),
 )
 METRIC = {m.name: m for m in METRICS}
+HEADLINE = ("throughput", "p50", "p95", "p99", "availability", "cpu_per_request")
+CAPACITY_HEADLINE = ("capacity_users", "capacity_rps", "availability")
+"""The headline figures of a comparison; of a capacity search (a stepped scenario), whose figures over the
+whole run would mix steps with different numbers of users, the capacity is the headline instead."""
+
+
+def headline_metrics(scenario: Scenario) -> tuple[str, ...]:
+    return CAPACITY_HEADLINE if scenario.stepped else HEADLINE
 
 
 @dataclass
@@ -197,9 +208,9 @@ def judge(a: Spread, b: Spread) -> tuple[bool, str]:
     return True, "clear"
 
 
-def differences(base: VariantRounds, other: VariantRounds) -> dict[str, Difference]:
+def differences(base: VariantRounds, other: VariantRounds, metrics: Sequence[str] = HEADLINE) -> dict[str, Difference]:
     result = {}
-    for metric in METRICS:
+    for metric in (METRIC[name] for name in metrics):
         a, b = base.spread(metric.name), other.spread(metric.name)
         if a is None or b is None:
             continue
@@ -249,10 +260,14 @@ class Comparison:
     variants: list[VariantRounds]
     created: str
 
+    @property
+    def headline(self) -> tuple[str, ...]:
+        return headline_metrics(self.setup.scenario)
+
     def differences(self) -> dict[str, Difference]:
         if len(self.variants) < 2:
             return {}
-        return differences(self.variants[0], self.variants[1])
+        return differences(self.variants[0], self.variants[1], self.headline)
 
     def problems(self) -> list[tuple[str, int, str, float]]:
         return trust_problems(self.variants)

@@ -191,12 +191,13 @@ def cpu_over_time(comparison: Comparison, w: Words) -> Chart:
 
 # -- the headline: medians and ranges ---------------------------------------------------------------
 
-HEADLINE = ("throughput", "p95", "availability", "cpu_per_request")
+HEADLINE_CHARTED = ("throughput", "p95", "availability", "cpu_per_request", "capacity_users", "capacity_rps")
 
 
 def headline(comparison: Comparison, w: Words) -> Chart:
     """One panel per headline figure: each variant's median (bar), range (whisker) and rounds (dots)."""
-    metrics = [m for m in HEADLINE if any(v.spread(m) for v in comparison.variants)]
+    charted = [m for m in HEADLINE_CHARTED if m in comparison.headline]
+    metrics = [m for m in charted if any(v.spread(m) for v in comparison.variants)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 1, 4.4), dpi=150, squeeze=False)
     differences = comparison.differences()
     for ax, metric in zip(axes[0], metrics, strict=True):

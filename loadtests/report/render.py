@@ -41,33 +41,36 @@ def environment() -> Environment:
 # -- tables (rows of already formatted cells) ----------------------------------------------------
 
 
+HEADLINE_UNITS = {"throughput": ("", 1), "p50": ("ms", 1), "p95": ("ms", 1), "p99": ("ms", 1),
+                  "availability": ("%", 2), "cpu_per_request": ("ms", 1), "capacity_users": ("", 0),
+                  "capacity_rps": ("", 1)}  # fmt: skip
+
+
 def headline_rows(c: Comparison, w: Words) -> tuple[list[str], list[list[str]], list[str]]:
-    headers = [w("variant", "variante"), w("rounds", "rondas"), w("successful req/s", "pet/s exitosas"), "p50",
-               "p95", "p99", w("availability", "disponibilidad"), w("CPU per request", "CPU por petición"),
+    metrics = c.headline
+    headers = [w("variant", "variante"), w("rounds", "rondas"),
+               *(w("successful req/s", "pet/s exitosas") if m == "throughput" else w.metric(m) for m in metrics),
                w("failed requests", "peticiones fallidas")]  # fmt: skip
     rows, classes = [], []
     for v in c.variants:
-        rows.append([
-            w.label(v.variant), str(v.rounds), w.spread(v.spread("throughput")), w.spread(v.spread("p50"), "ms"),
-            w.spread(v.spread("p95"), "ms"), w.spread(v.spread("p99"), "ms"),
-            w.spread(v.spread("availability"), "%", 2), w.spread(v.spread("cpu_per_request"), "ms"),
-            w.int(v.failures),
-        ])  # fmt: skip
+        rows.append([w.label(v.variant), str(v.rounds),
+                     *(w.spread(v.spread(m), HEADLINE_UNITS[m][0], HEADLINE_UNITS[m][1]) for m in metrics),
+                     w.int(v.failures)])  # fmt: skip
         classes.append("")
     d = c.differences()
     if d:
         base, other = c.variants[0].variant, c.variants[1].variant
 
-        def cell(metric: str, digits: int = 1, unit: str = "") -> str:
+        def cell(metric: str) -> str:
             diff = d.get(metric)
             if diff is None:
                 return "–"
+            unit, digits = HEADLINE_UNITS[metric]
             word = w("clear", "clara") if diff.clear else w("not clear", "no clara")
-            return f"{w.signed(diff.absolute, digits, unit)} ({word})"
+            suffix = {"ms": " ms", "%": " pt"}.get(unit, "")
+            return f"{w.signed(diff.absolute, digits, suffix)} ({word})"
 
-        rows.append([f"{w.label(other)} − {w.label(base)}", "", cell("throughput"), cell("p50", 1, " ms"),
-                     cell("p95", 1, " ms"), cell("p99", 1, " ms"), cell("availability", 2, " pt"),
-                     cell("cpu_per_request", 1, " ms"), ""])  # fmt: skip
+        rows.append([f"{w.label(other)} − {w.label(base)}", "", *(cell(m) for m in metrics), ""])
         classes.append("diff")
     return headers, rows, classes
 
@@ -400,7 +403,8 @@ def summary_json(c: Comparison, w: Words, charts: Sequence[Chart]) -> dict:
         "variants": {
             v.variant: {
                 "rounds": v.rounds,
-                "medians": {m.name: sp.as_dict() for m in METRICS if (sp := v.spread(m.name)) is not None},
+                "medians": {m.name: sp.as_dict() for m in METRICS if m.name in c.headline
+                            and (sp := v.spread(m.name)) is not None},  # fmt: skip
                 "saturated": v.saturated,
                 "failures": v.failures,
                 "requests": v.requests,

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Sequence
 
 from loadtests import drills
-from loadtests.analysis.rounds import Comparison, Difference, Spread, VariantRounds, judge, spread_of, trust_problems
+from loadtests.analysis.rounds import Comparison, Difference, VariantRounds, spread_of, trust_problems
 from loadtests.analysis.run import DISTURBED_PERCENT, LOAD_GENERATOR_LIMIT, SATURATED_SHARE, STEAL_PERCENT
 from loadtests.analysis.scaling import BETTER_THAN_LINEAR, ScalingResult, speedups, step_verdicts
 from loadtests.report.words import Words
@@ -332,32 +332,33 @@ def capacity_sentences(c: Comparison, w: Words) -> list[str]:
                   "failures", f"p95 ≤ {w.num(CAPACITY_P95_MS, 0)} ms y como mucho un "
                   f"{w.num(CAPACITY_FAILURES_PERCENT, 0)} % de fallas")  # fmt: skip
     lines = []
-    users: dict[str, Spread | None] = {}
     for v in c.variants:
-        users[v.variant] = spread_of([a.capacity.users if a.capacity else 0 for a in v.runs])
-        rps = v.figure(lambda a: a.capacity.summary.ok_rps if a.capacity else None)
+        rps = v.spread("capacity_rps")
         open_ended = [a.round for a in v.runs if not a.capacity_reached]
         text = w(
-            f"Capacity of {w.variant(v.variant)} ({objective}): {w.spread(users[v.variant], 'users', 0)}, serving "
-            f"{w.spread(rps, 'req/s')}",
-            f"Capacidad de {w.variant(v.variant)} ({objective}): {w.spread(users[v.variant], 'usuarios', 0)}, "
-            f"atendiendo {w.spread(rps, 'pet/s')}",
+            f"Capacity of {w.variant(v.variant)} ({objective}): {w.spread(v.spread('capacity_users'), 'users', 0)}, "
+            f"serving {w.spread(rps, 'req/s')}",
+            f"Capacidad de {w.variant(v.variant)} ({objective}): {w.spread(v.spread('capacity_users'), 'usuarios', 0)}"
+            f", atendiendo {w.spread(rps, 'pet/s')}",
         )
         if open_ended:
             text += w(f"; in round(s) {', '.join(map(str, open_ended))} no step missed the objective, so the "
                       "capacity is at least that", f"; en la(s) ronda(s) {', '.join(map(str, open_ended))} ningún "
                       "escalón incumplió el objetivo, así que la capacidad es al menos esa")  # fmt: skip
         lines.append(text + ".")
-    if len(c.variants) == 2 and all(users.values()):
-        a, b = c.variants
-        clear, _why = judge(users[a.variant], users[b.variant])
-        if clear:
-            more = a.variant if users[a.variant].median > users[b.variant].median else b.variant
-            lines.append(w(f"{w.variant(more, capital=True)} clearly held more users within the objective.",
-                           f"{w.variant(more, capital=True)} sostuvo claramente más usuarios dentro del objetivo."))
-        else:
-            lines.append(w("No clear difference in capacity between the variants at this CPU budget.",
-                           "Sin diferencia clara de capacidad entre las variantes con este presupuesto de CPU."))
+    diff = c.differences().get("capacity_users")
+    if diff is not None and diff.clear:
+        lines.append(w(f"{w.variant(diff.better, capital=True)} clearly held more users within the objective.",
+                       f"{w.variant(diff.better, capital=True)} sostuvo claramente más usuarios dentro del objetivo."))
+    elif diff is not None and diff.why == "one_round":
+        lines.append(w("With one round per variant no difference in capacity can be called clear.",
+                       "Con una ronda por variante ninguna diferencia de capacidad puede llamarse clara."))
+    elif diff is not None:
+        lines.append(w("No clear difference in capacity between the variants at this CPU budget.",
+                       "Sin diferencia clara de capacidad entre las variantes con este presupuesto de CPU."))
+    lines.append(w("The figures of the whole run mix steps of different users: the capacity table and the stage "
+                   "table show each step.", "Las cifras de toda la ejecución mezclan escalones con distintos "
+                   "usuarios: las tablas de capacidad y de etapas muestran cada escalón."))  # fmt: skip
     return lines
 
 
@@ -441,6 +442,10 @@ def summary(c: Comparison, w: Words) -> list[str]:
     and saturation, where the time went (only when shown), CPU, capacity, the drill, the invariants."""
     d = c.differences()
     lines = [measured_what(c, w)]
+    if c.setup.scenario.stepped:
+        # a capacity search: figures over the whole run would mix steps of different users
+        availability, _lead = availability_sentences(c, d, w)
+        return lines + capacity_sentences(c, w) + availability + drill_sentences(c, w) + invariant_sentences(c, w)
     availability, lead = availability_sentences(c, d, w)
     latency = [line for line in (latency_sentence(c, d, w), timing_sentence(c, d, w)) if line]
     throughput = throughput_sentences(c, d, w)

@@ -95,7 +95,8 @@ class Words:
         )
 
     def unit(self, unit: str) -> str:
-        return {"req/s": self("req/s", "pet/s"), "ms CPU": self("ms CPU", "ms de CPU")}.get(unit, unit)
+        return {"req/s": self("req/s", "pet/s"), "ms CPU": self("ms CPU", "ms de CPU"),
+                "users": self("users", "usuarios")}.get(unit, unit)  # fmt: skip
 
     def metric(self, name: str) -> str:
         return {
@@ -105,4 +106,6 @@ class Words:
             "p99": "p99",
             "availability": self("availability", "disponibilidad"),
             "cpu_per_request": self("CPU per request", "CPU por petición"),
+            "capacity_users": self("capacity (users)", "capacidad (usuarios)"),
+            "capacity_rps": self("throughput at capacity", "rendimiento en la capacidad"),
         }[name]

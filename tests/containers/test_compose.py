@@ -48,7 +48,7 @@ def replica_names(project: ComposeProject, service: str) -> set[str]:
 
 
 def test_the_same_contract_suite_passes_on_both_compose_projects(docker_host, monolith_project, distributed_project):
-    """tests/test_api.py and tests/test_pages.py, unchanged, against the containers instead of the local engine."""
+    """tests/shop/test_api.py and tests/shop/test_pages.py, unchanged, against the containers (not the local engine)."""
     targets = {
         "monolith": {"url": MONOLITH_URL, "db_container": container(monolith_project, "monolith")},
         "distributed": {"url": LB_URL, "db_container": container(distributed_project, "db")},
@@ -57,8 +57,8 @@ def test_the_same_contract_suite_passes_on_both_compose_projects(docker_host, mo
         sys.executable,
         "-m",
         "pytest",
-        "tests/test_api.py",
-        "tests/test_pages.py",
+        "tests/shop/test_api.py",
+        "tests/shop/test_pages.py",
         "-q",
         "-p",
         "no:cacheprovider",

@@ -21,6 +21,7 @@ from loadtests.harness import invariants
 from loadtests.harness.scaling import options_for, plan_steps
 from loadtests.report import charts, scaling
 from loadtests.report.render import write
+from loadtests.scenarios import get_scenario
 from twinshop.options import CpuCaps
 
 TIME_CHARTS = (*charts.SERIES, "cpu")
@@ -251,3 +252,19 @@ def test_the_scaling_report_judges_each_step_and_warns_of_better_than_linear(tmp
     assert [i["id"] for i in found["images"]] == ["chart-scaling_throughput", "chart-scaling_p95",
                                                   "chart-scaling_rps_per_cpu"]  # fmt: skip
     assert found["errors"] == []
+
+
+def test_a_capacity_search_headlines_the_capacity_not_figures_mixing_its_steps(tmp_path: Path):
+    scenario = get_scenario("capacity", duration_s=40)  # 10 steps of 4 s
+    c = crafted.comparison([crafted.run("monolith", r, latency_ms=20, scenario=scenario) for r in (1, 2)],
+                           [crafted.run("distributed", r, latency_ms=400, scenario=scenario) for r in (1, 2)],
+                           scenario=scenario)  # fmt: skip
+    index = write(tmp_path, c, lang="en")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["variants"]["monolith"]["medians"]) == {"capacity_users", "capacity_rps", "availability"}
+    assert summary["differences"]["capacity_users"]["better"] == "monolith"
+    assert not any("was faster" in line or "Throughput" in line for line in summary["summary"])
+    page = index.read_text()
+    assert "<th>capacity (users)</th>" in page and "<th>p95</th>" not in page.split('id="capacity"')[0]
+    assert (tmp_path / "charts" / "capacity_throughput.png").exists()
+    assert (tmp_path / "charts" / "capacity_latency.png").exists()

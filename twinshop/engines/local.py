@@ -8,6 +8,8 @@ cgroups (:mod:`twinshop.cpucap`), like ``docker run --cpus``.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import platform
 import shutil
@@ -279,11 +281,26 @@ class LocalEngine:
         url = self.entry_url(variant) + "/readyz"
         sup = self.supervisor(variant)
         while time.monotonic() < deadline:
-            # Ready: the entry point answers and supervisord counts every process as started.
-            if http_status(url) == 200 and all(p["statename"] == "RUNNING" for p in sup.processes()):
+            # Ready: the entry point answers, supervisord counts every process as started and, in the
+            # distributed variant, HAProxy sends traffic to every replica (its health checks passed).
+            if (
+                http_status(url) == 200
+                and all(p["statename"] == "RUNNING" for p in sup.processes())
+                and (variant == "monolith" or not self.servers_down())
+            ):
                 return
             time.sleep(0.1)
         raise EngineError(f"{variant} did not answer {url} in time (see the logs in {self.logs(variant)})")
+
+    def servers_down(self) -> list[str]:
+        """The replicas HAProxy does not send traffic to (its statistics, as CSV); all of them if it does not answer."""
+        try:
+            with urllib.request.urlopen(f"{self.ports.url(self.ports.stats)}/stats;csv", timeout=2) as response:  # noqa: S310
+                rows = csv.DictReader(io.StringIO(response.read().decode().lstrip("# ")))
+                return [row["svname"] for row in rows if row["svname"] not in ("FRONTEND", "BACKEND")
+                        and row["pxname"] not in ("stats",) and not row["status"].startswith("UP")]  # fmt: skip
+        except (OSError, ValueError, KeyError):
+            return ["lb"]
 
     def _start_all(self, variant: str) -> None:
         try:
