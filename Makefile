@@ -9,8 +9,10 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test bench install lint clean compose-plugin
 
+# Exit status 3 means the report was written but says "not trustworthy" (other programs took CPU
+# during a run): the demo still produced its report, so make does not fail on it.
 demo: install
-	$(BIN)/twinshop demo
+	$(BIN)/twinshop demo || [ $$? -eq 3 ]
 
 test: install
 	scripts/install-system-packages.sh --test
