@@ -126,6 +126,7 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
         fault=args.fault,
         lang=args.lang,
         out_dir=args.out,
+        variants=tuple(args.sides) or VARIANTS,
     )
     outcome = compare.run_comparison(engine, request, say=lambda message: print(message, file=sys.stderr))
     print(f"report: {outcome.index}")
@@ -153,7 +154,7 @@ def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
 
 def cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
     args.scenario, args.quick, args.out, args.duration, args.users, args.rounds = None, True, None, None, None, None
-    args.warmup = None
+    args.warmup, args.sides = None, []
     args.cpus, args.uncapped, args.fault = None, False, None
     code = cmd_compare(engine, args)
     print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
@@ -217,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("replicas", type=int)
 
     compare = command("compare", cmd_compare, "run the same Locust scenario against both variants; write the report")
+    compare.add_argument(
+        "sides",
+        nargs="*",
+        metavar="SIDE",
+        help="what to compare (default: monolith distributed): two of monolith, distributed, each optionally "
+        "on an engine, e.g. `monolith@local monolith@compose` (what containers cost)",
+    )
     compare.add_argument("--quick", action="store_true", help="a whole comparison in about 3 minutes")
     compare.add_argument(
         "--scenario",

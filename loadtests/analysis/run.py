@@ -54,6 +54,7 @@ class Measurement:
     restored: list[str] = field(default_factory=list)  # services started again after the run
     api_replicas: int | None = None
     invariants: object | None = None  # loadtests.harness.invariants.Invariants
+    label: str = ""  # the report's name for this side ("monolith@compose" when two engines are compared)
 
     @property
     def duration_s(self) -> float:
@@ -138,6 +139,11 @@ class RunAnalysis:
     @property
     def variant(self) -> str:
         return self.m.variant
+
+    @property
+    def label(self) -> str:
+        """The report's name for this side: the variant, or ``variant@engine`` when engines are compared."""
+        return self.m.label or self.m.variant
 
     @property
     def round(self) -> int:

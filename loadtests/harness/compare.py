@@ -51,6 +51,7 @@ from loadtests.scenarios import (
     Scenario,
     get_scenario,
 )
+from twinshop.engines import open_engine
 from twinshop.engines.base import Engine, EngineError
 from twinshop.options import VARIANTS, CpuCaps, VariantOptions
 from twinshop.state import PROJECT_ROOT
@@ -109,7 +110,42 @@ class Request:
     reset: bool = True
     check_invariants: bool = True
     max_reruns: int = MAX_RERUNS
-    variants: tuple[str, ...] = VARIANTS
+    variants: tuple[str, ...] = VARIANTS  # what to compare: VARIANT or VARIANT@ENGINE (monolith@compose)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One side of a comparison: a variant run by an engine, and the name the report gives it."""
+
+    variant: str
+    engine: Engine
+    label: str  # "monolith" when every side runs on one engine; "monolith@compose" when they differ
+
+
+def deployments(engine: Engine, names: Sequence[str]) -> list[Deployment]:
+    """VARIANT or VARIANT@ENGINE (``monolith@compose``) -> Deployments; the bare ones run on ``engine``."""
+    opened: dict[str, Engine] = {engine.name: engine}
+    found = []
+    for name in names:
+        variant, _, engine_name = name.partition("@")
+        if variant not in VARIANTS:
+            raise ComparisonError(f"unknown variant {variant!r} in {name!r}: choose monolith or distributed")
+        engine_name = engine_name or engine.name
+        if engine_name not in opened:
+            try:
+                opened[engine_name] = open_engine(engine_name)
+            except EngineError as exc:
+                raise ComparisonError(f"{name}: {exc}") from None
+        found.append((variant, opened[engine_name]))
+    mixed = len({e.name for _v, e in found}) > 1
+    result = [Deployment(v, e, f"{v}@{e.name}" if mixed else v) for v, e in found]
+    labels = [d.label for d in result]
+    if len(set(labels)) != len(labels):
+        raise ComparisonError(f"each side of a comparison must differ: {', '.join(names)}")
+    if len(result) < 2:
+        raise ComparisonError("a comparison needs two sides, e.g. monolith distributed, or monolith@local "
+                              "monolith@compose")  # fmt: skip
+    return result
 
 
 @dataclass
@@ -124,6 +160,7 @@ class Plan:
     lang: str
     out_dir: Path
     request: Request
+    sides: list[Deployment]
 
     @property
     def duration_s(self) -> float:
@@ -185,6 +222,7 @@ def planned_services(engine: Engine, variant: str, *, standby: bool) -> list[str
 
 def plan(engine: Engine, request: Request) -> Plan:
     """Resolve and check the request; a ComparisonError says what is wrong before anything starts."""
+    sides = deployments(engine, request.variants)
     name = request.scenario or (QUICK.name if request.quick else COMPARE_DEFAULT)
     if name not in MEASURED_SCENARIOS or name == "scaling":
         choices = ", ".join(s for s in MEASURED_SCENARIOS if s != "scaling")
@@ -215,14 +253,16 @@ def plan(engine: Engine, request: Request) -> Plan:
         raise ComparisonError(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     if request.uncapped and request.cpus is not None:
         raise ComparisonError("--cpus and --uncapped do not go together")
-    budget = None if request.uncapped else request.cpus or default_budget(engine)
-    if request.cpus is not None and (problem := engine.cpu_cap_problem()):
-        raise ComparisonError(f"cannot cap CPU on this machine: {problem}; run without --cpus (or with --uncapped)")
+    budget = None if request.uncapped else request.cpus or min(default_budget(d.engine) or 0 for d in sides) or None
+    for d in sides:
+        if request.cpus is not None and (problem := d.engine.cpu_cap_problem()):
+            raise ComparisonError(f"cannot cap CPU for {d.label}: {problem}; run without --cpus (or with --uncapped)")
     if events:
         try:
             drills.check_times(events, scenario.duration_s)
             standby = any(e.action == "kill-all-primaries" for e in events)
-            drills.check_targets(events, {v: planned_services(engine, v, standby=standby) for v in request.variants})
+            drills.check_targets(events, {d.label: planned_services(d.engine, d.variant, standby=standby)
+                                          for d in sides})  # fmt: skip
         except drills.FaultSpecError as exc:
             raise ComparisonError(f"--fault: {exc}") from None
     out_dir = Path(request.out_dir) if request.out_dir else default_out_dir()
@@ -230,7 +270,7 @@ def plan(engine: Engine, request: Request) -> Plan:
     warmup = request.warmup_s
     if warmup is None:
         warmup = QUICK_WARMUP_S if request.quick or scenario.duration_s < 60 else WARMUP_S
-    return Plan(scenario, rounds, warmup, events, budget, lang, out_dir, request)
+    return Plan(scenario, rounds, warmup, events, budget, lang, out_dir, request, sides)
 
 
 # -- 2. prepare: the same CPU budget for every variant ---------------------------------------------
@@ -297,14 +337,14 @@ def restore(engine: Engine, variant: str, timeout_s: float = 90.0) -> list[str]:
     return stopped
 
 
-def put_back(engine: Engine, variants: Sequence[str]) -> None:
-    """After an interruption: every service of every running variant started again (best effort, quietly)."""
-    for variant in variants:
-        if engine.running(variant):
-            try:
-                restore(engine, variant, timeout_s=60)
-            except ComparisonError:
-                pass  # the interruption is what gets reported; `twinshop status` shows the rest
+def put_back(sides: Sequence[Deployment]) -> None:
+    """After an interruption: every service of every running side started again (best effort, quietly)."""
+    for d in sides:
+        try:
+            if d.engine.running(d.variant):
+                restore(d.engine, d.variant, timeout_s=60)
+        except (ComparisonError, EngineError):
+            pass  # the interruption is what gets reported; `twinshop status` shows the rest
 
 
 # -- 4. one measured run ----------------------------------------------------------------------------
@@ -338,6 +378,7 @@ def measure(
     folder: Path,
     tracker: ProgressTracker,
     events: Sequence[drills.FaultEvent] = (),
+    label: str = "",
 ) -> Measurement:
     """One run: the scenario against the variant, with CPU sampling and (with events) the fault drill."""
     files = RunFiles(folder)
@@ -392,6 +433,7 @@ def measure(
         checked = invariants.check(engine, variant, records, before)
     return Measurement(
         variant=variant,
+        label=label or variant,
         round=round,
         attempt=attempt,
         url=url,
@@ -427,6 +469,16 @@ def machine_facts() -> dict:
     }
 
 
+def engine_facts(engines: dict[str, Engine]) -> dict[str, str]:
+    """What the report says about the engine(s): one engine's facts, or each engine's prefixed by its name."""
+    if len(engines) == 1:
+        return next(iter(engines.values())).facts()
+    facts = {"engine": " and ".join(e.facts().get("engine", name) for name, e in engines.items())}
+    for name, e in engines.items():
+        facts.update({f"{name} {key}": value for key, value in e.facts().items() if key != "engine"})
+    return facts
+
+
 def locust_version() -> str:
     try:
         return package_version("locust")
@@ -435,6 +487,7 @@ def locust_version() -> str:
 
 
 def phases(plan: Plan, variants: Sequence[str], start_estimates: dict[str, float]) -> list[Phase]:
+    """The plan of the progress line (``variants``: the sides' labels)."""
     result = []
     for v in variants:
         result += [Phase("start", v, start_estimates[v]), Phase("warm-up", v, plan.warmup_s + 5.0)]
@@ -464,56 +517,62 @@ def run_comparison(
     from loadtests.report import render  # matplotlib is slow to import; the CLI's other commands never need it
 
     p = plan(engine, request)
-    variants = list(request.variants)
+    sides = p.sides
     say = say or (lambda message: None)
     progress = StderrProgressBar() if progress is None else progress
     machine = machine_facts()
-    estimates = {v: 2.0 if engine.options(v) == wanted_options(engine.options(v), v, p) else 20.0 for v in variants}
-    kept: dict[str, list[RunAnalysis]] = {v: [] for v in variants}
-    discarded: dict[str, list[RunAnalysis]] = {v: [] for v in variants}
+    current = {d.label: d.engine.options(d.variant) for d in sides}
+    estimates = {d.label: 2.0 if current[d.label] == wanted_options(current[d.label], d.variant, p) else 20.0
+                 for d in sides}  # fmt: skip
+    kept: dict[str, list[RunAnalysis]] = {d.label: [] for d in sides}
+    discarded: dict[str, list[RunAnalysis]] = {d.label: [] for d in sides}
     started: dict[str, float | None] = {}
     with stop_signals_raise():
         try:
-            with ProgressTracker(phases(p, variants, estimates), progress, rounds=p.rounds) as tracker:
-                for v in variants:
-                    tracker.begin("start", v)
+            with ProgressTracker(phases(p, [d.label for d in sides], estimates), progress, rounds=p.rounds) as tracker:
+                for d in sides:
+                    tracker.begin("start", d.label)
                     try:
-                        started[v] = prepare(engine, v, p, say)
+                        started[d.label] = prepare(d.engine, d.variant, p, say)
                     except EngineError as exc:
-                        raise ComparisonError(f"the {v} variant did not start: {exc}") from None
-                    tracker.begin("warm-up", v)
+                        raise ComparisonError(f"the {d.label} variant did not start: {exc}") from None
+                    tracker.begin("warm-up", d.label)
                     if p.request.reset:
-                        engine.reset(v)
+                        d.engine.reset(d.variant)
                     if p.warmup_s > 0:
-                        warm_up(engine, v, p, p.out_dir / "data" / v / "warmup")
+                        warm_up(d.engine, d.variant, p, p.out_dir / "data" / d.label / "warmup")
                 for r in range(1, p.rounds + 1):
-                    for v in variants:
-                        kept[v].append(measure_round(engine, v, p, r, tracker, discarded[v], p.out_dir / "data"))
+                    for d in sides:
+                        kept[d.label].append(measure_round(d, p, r, tracker, discarded[d.label], p.out_dir / "data"))
                 tracker.begin("report", "")
+                options = {d.label: d.engine.options(d.variant) or VariantOptions(d.variant) for d in sides}
+                engines = {d.engine.name: d.engine for d in sides}
                 setup = Setup(
                     scenario=p.scenario,
                     rounds=p.rounds,
                     seed=request.seed,
                     warmup_s=p.warmup_s,
                     reset=request.reset,
-                    caps={v: (engine.options(v) or VariantOptions(v)).caps for v in variants},
+                    caps={label: o.caps for label, o in options.items()},
                     machine=machine,
-                    engine=engine.facts(),
+                    engine=engine_facts(engines),
                     locust_version=locust_version(),
                     fault_spec=",".join(e.label for e in p.events) or None,
-                    access_logs=tuple(v for v in variants if (engine.options(v) or VariantOptions(v)).access_log),
+                    access_logs=tuple(label for label, o in options.items() if o.access_log),
                     started_for_run=started,
-                    others_running={v: [o for o in VARIANTS if o != v and engine.running(o)] for v in variants},
+                    others_running={d.label: [f"{o}@{e.name}" if len(engines) > 1 else o for e in engines.values()
+                                              for o in VARIANTS if o != d.variant and e.running(o)]
+                                    for d in sides},  # fmt: skip
                     max_reruns=request.max_reruns,
                 )
                 comparison = Comparison(
                     setup=setup,
-                    variants=[VariantRounds(v, kept[v], discarded[v]) for v in variants],
+                    variants=[VariantRounds(d.label, kept[d.label], discarded[d.label]) for d in sides],
                     created=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 )
                 index = render.write(p.out_dir, comparison, lang=p.lang)
         except BaseException:
-            put_back(engine, variants)
+            put_back(sides)
             raise
     violations = [
         f"{a.variant} round {a.round}: {text}"
@@ -529,33 +588,33 @@ def run_comparison(
 
 
 def measure_round(
-    engine: Engine,
-    variant: str,
+    d: Deployment,
     p: Plan,
     round: int,
     tracker: ProgressTracker,
     discarded: list[RunAnalysis],
     data_dir: Path,
 ) -> RunAnalysis:
-    """One round of one variant: reset, run, and measure again while other programs disturb it (bounded)."""
+    """One round of one side: reset, run, and measure again while other programs disturb it (bounded)."""
     attempt = 1
     while True:
         note = "" if attempt == 1 else f"measuring again (attempt {attempt})"
-        tracker.begin("reset", variant, round, note=note)
+        tracker.begin("reset", d.label, round, note=note)
         if p.request.reset:
-            engine.reset(variant)
-        tracker.begin("run", variant, round, note=note)
+            d.engine.reset(d.variant)
+        tracker.begin("run", d.label, round, note=note)
         suffix = "" if attempt == 1 else f".attempt-{attempt}"
         m = measure(
-            engine,
-            variant,
+            d.engine,
+            d.variant,
             scenario=p.scenario,
             plan=p,
             round=round,
             attempt=attempt,
-            folder=data_dir / variant / f"round-{round}{suffix}",
+            folder=data_dir / d.label / f"round-{round}{suffix}",
             tracker=tracker,
             events=p.events,
+            label=d.label,
         )
         analysis = analyse(m)
         if not analysis.disturbed or attempt > p.request.max_reruns:

@@ -21,6 +21,7 @@ from loadtests.analysis.run import RunAnalysis
 from loadtests.analysis.scaling import ScalingResult, Step, StepResult
 from loadtests.harness.compare import (
     ComparisonError,
+    Deployment,
     InvariantViolation,
     Plan,
     Request,
@@ -130,7 +131,8 @@ def run_scaling(
                             ) from None
                     request = Request(scenario=SCENARIO, peak_users=step_users, reset=False, check_invariants=False,
                                       warmup_s=warmup_s, lang=lang, out_dir=out_dir)  # fmt: skip
-                    p = Plan(scenario, rounds, warmup_s, [], step.cpus, lang, out_dir, request)
+                    p = Plan(scenario, rounds, warmup_s, [], step.cpus, lang, out_dir, request,
+                             [Deployment(v, engine, v) for v in variants])  # fmt: skip
                     step_dir = out_dir / "data" / f"step-{step.n}"
                     for v in variants:
                         tracker.begin("warm-up", v)
@@ -140,7 +142,8 @@ def run_scaling(
                     discarded: dict[str, list[RunAnalysis]] = {v: [] for v in variants}
                     for r in range(1, rounds + 1):
                         for v in variants:
-                            kept[v].append(measure_round(engine, v, p, r, tracker, discarded[v], step_dir))
+                            side = Deployment(v, engine, v)
+                            kept[v].append(measure_round(side, p, r, tracker, discarded[v], step_dir))
                     result.steps.append(
                         StepResult(step, step_users, [VariantRounds(v, kept[v], discarded[v]) for v in variants],
                                    {v: options_for(v, step).command() for v in variants})  # fmt: skip

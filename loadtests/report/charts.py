@@ -50,6 +50,17 @@ def colour(variant: str, index: int = 0) -> str:
     return VARIANT_COLOURS.get(variant, EXTRA_COLOURS[index % len(EXTRA_COLOURS)])
 
 
+def side_colours(comparison: Comparison) -> dict[str, str]:
+    """Each side's colour: its variant's (blue monolith, orange distributed), another one when two sides
+    run the same variant (the monolith as processes against the monolith in a container)."""
+    colours: dict[str, str] = {}
+    for i, v in enumerate(comparison.variants):
+        variant = v.runs[0].variant if v.runs else v.variant.partition("@")[0]
+        chosen = VARIANT_COLOURS.get(variant, EXTRA_COLOURS[i % len(EXTRA_COLOURS)])
+        colours[v.variant] = chosen if chosen not in colours.values() else EXTRA_COLOURS[i % len(EXTRA_COLOURS)]
+    return colours
+
+
 def node_colour(node: str) -> str:
     if node in NODE_COLOURS:
         return NODE_COLOURS[node]
@@ -108,7 +119,7 @@ SERIES = {
 }  # fmt: skip
 
 
-def draw_markers(ax, runs: Sequence[RunAnalysis], *, labels: bool = True) -> list[dict]:
+def draw_markers(ax, runs: Sequence[RunAnalysis], palette: dict[str, str], *, labels: bool = True) -> list[dict]:
     """A dashed vertical line where each fault event happened in each run, in its variant's colour, and
     the event's name once at the top. Returns what was drawn (for summary.json and the tests)."""
     drawn: list[dict] = []
@@ -117,9 +128,9 @@ def draw_markers(ax, runs: Sequence[RunAnalysis], *, labels: bool = True) -> lis
         for event in run.events:
             if not event.happened:
                 continue
-            ax.axvline(event.applied_s, color=colour(run.variant), linestyle=(0, (5, 3)), linewidth=1.2, alpha=0.8)
+            ax.axvline(event.applied_s, color=palette[run.label], linestyle=(0, (5, 3)), linewidth=1.2, alpha=0.8)
             at_by_label.setdefault(event.label, []).append(event.applied_s)
-            drawn.append({"variant": run.variant, "round": run.round, "label": event.label,
+            drawn.append({"variant": run.label, "round": run.round, "label": event.label,
                           "t": round(event.applied_s, 3)})  # fmt: skip
     if labels:
         for label, times in at_by_label.items():
@@ -136,17 +147,18 @@ def all_runs(comparison: Comparison) -> list[RunAnalysis]:
 def over_time(comparison: Comparison, slug: str, w: Words) -> Chart:
     """One per-second series, every round of every variant as its own line, steady windows shaded."""
     pick, title, ylabel, caption = SERIES[slug]
+    palette = side_colours(comparison)
     fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
     for v in comparison.variants:
         for i, run in enumerate(v.runs):
             xs = [s.t + 0.5 for s in run.series]
             ys = [math.nan if pick(s) is None else float(pick(s)) for s in run.series]
             label = w.label(v.variant) if i == 0 else None
-            ax.plot(xs, ys, color=colour(v.variant), linewidth=1.8, alpha=0.85,
+            ax.plot(xs, ys, color=palette[v.variant], linewidth=1.8, alpha=0.85,
                     linestyle=ROUND_STYLES[i % len(ROUND_STYLES)], label=label)  # fmt: skip
         if v.runs:
-            ax.axvspan(v.runs[0].window.start_s, v.runs[0].window.end_s, color=colour(v.variant), alpha=0.05)
-    markers = draw_markers(ax, all_runs(comparison))
+            ax.axvspan(v.runs[0].window.start_s, v.runs[0].window.end_s, color=palette[v.variant], alpha=0.05)
+    markers = draw_markers(ax, all_runs(comparison), palette)
     style(ax, title=w(*title), xlabel=w("seconds since the start of the run", "segundos desde el inicio"),
           ylabel=w(*ylabel))  # fmt: skip
     ax.set_xlim(left=0)
@@ -158,6 +170,7 @@ def over_time(comparison: Comparison, slug: str, w: Words) -> Chart:
 
 def cpu_over_time(comparison: Comparison, w: Words) -> Chart:
     """The variant's processes together (solid) and the load generator (dashed), every round."""
+    palette = side_colours(comparison)
     fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
     for v in comparison.variants:
         for i, run in enumerate(v.runs):
@@ -171,13 +184,14 @@ def cpu_over_time(comparison: Comparison, w: Words) -> Chart:
                 elif label not in OWN_LABELS:
                     services[round(t)] = services.get(round(t), 0.0) + value
             first = i == 0
-            ax.plot(sorted(services), [services[t] for t in sorted(services)], color=colour(v.variant), linewidth=2,
-                    alpha=0.85, label=w(f"{v.variant} services", f"{w.label(v.variant)}: servicios") if first else None)
-            ax.plot(sorted(generator), [generator[t] for t in sorted(generator)], color=colour(v.variant),
-                    linewidth=1.3, linestyle="--", alpha=0.85,
-                    label=w(f"{v.variant} load generator", f"{w.label(v.variant)}: generador de carga") if first
+            ax.plot(sorted(services), [services[t] for t in sorted(services)], color=palette[v.variant], linewidth=2,
+                    alpha=0.85, label=w(f"{w.label(v.variant)} services", f"{w.label(v.variant)}: servicios") if first
                     else None)  # fmt: skip
-    markers = draw_markers(ax, all_runs(comparison))
+            name = w.label(v.variant)
+            ax.plot(sorted(generator), [generator[t] for t in sorted(generator)], color=palette[v.variant],
+                    linewidth=1.3, linestyle="--", alpha=0.85,
+                    label=w(f"{name} load generator", f"{name}: generador de carga") if first else None)  # fmt: skip
+    markers = draw_markers(ax, all_runs(comparison), palette)
     style(ax, title=w("CPU used", "CPU usada"), xlabel=w("seconds since the start of the run", "segundos desde el "
           "inicio"), ylabel=w("% of one core", "% de un núcleo"))  # fmt: skip
     ax.set_xlim(left=0)
@@ -200,12 +214,13 @@ def headline(comparison: Comparison, w: Words) -> Chart:
     metrics = [m for m in charted if any(v.spread(m) for v in comparison.variants)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 1, 4.4), dpi=150, squeeze=False)
     differences = comparison.differences()
+    palette = side_colours(comparison)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for i, v in enumerate(comparison.variants):
             s = v.spread(metric)
             if s is None:
                 continue
-            c = colour(v.variant, i)
+            c = palette[v.variant]
             ax.bar(i, s.median, color=c, alpha=0.75, width=0.6)
             ax.errorbar(i, s.median, yerr=[[s.median - s.low], [s.high - s.median]], color="#222222", capsize=8,
                         linewidth=1.6)  # fmt: skip
@@ -232,7 +247,7 @@ def headline(comparison: Comparison, w: Words) -> Chart:
 # -- who served the traffic -------------------------------------------------------------------------
 
 
-def served_by(run: RunAnalysis, w: Words) -> Chart:
+def served_by(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Chart:
     """Stacked areas, one panel per tier: the successful requests each node served every second (from
     X-Served-By), and a last panel with the failed requests (error answers; no answer at all)."""
     nodes = run.nodes or drills.NodeSeries(seconds=0)
@@ -260,13 +275,13 @@ def served_by(run: RunAnalysis, w: Words) -> Chart:
         style(ax, title=titles.get(tier, tier), xlabel="", ylabel=w("requests/s", "peticiones/s"), title_size=12)
         ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
         ax.set_xlim(0, max(1, nodes.seconds))
-        markers += draw_markers(ax, [run], labels=row == 0)
+        markers += draw_markers(ax, [run], palette, labels=row == 0)
         if labels:
             ax.legend(fontsize=9, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
         use_decimal_comma(ax, w)
     axes[-1][0].set_xlabel(w("seconds since the start of the run", "segundos desde el inicio"), fontsize=12)
-    title = w(f"Who served the traffic — {run.variant}, round {run.round}",
-              f"Quién atendió el tráfico — {w.label(run.variant)}, ronda {run.round}")  # fmt: skip
+    title = w(f"Who served the traffic — {w.label(run.label)}, round {run.round}",
+              f"Quién atendió el tráfico — {w.label(run.label)}, ronda {run.round}")  # fmt: skip
     fig.suptitle(title, fontsize=16, x=0.01, ha="left")
     if run.variant == "monolith":
         caption = w(
@@ -287,7 +302,7 @@ def served_by(run: RunAnalysis, w: Words) -> Chart:
             "réplicas primarias de la API están caídas. El último panel: peticiones fallidas, con respuesta de "
             "error (claro) o sin respuesta (rojo oscuro).",
         )
-    return Chart(f"served_by_{run.variant}", title, caption, png(fig), markers)
+    return Chart(f"served_by_{run.label.replace('@', '_')}", title, caption, png(fig), markers)
 
 
 # -- capacity ----------------------------------------------------------------------------------------
@@ -296,6 +311,7 @@ def served_by(run: RunAnalysis, w: Words) -> Chart:
 def capacity(comparison: Comparison, w: Words) -> list[Chart]:
     """Throughput against users, and p95 against throughput (the knee), every round of every variant."""
     charts = []
+    palette = side_colours(comparison)
     for slug, title, xlabel, ylabel, xy in (
         ("capacity_throughput", w("Throughput as users rise", "Rendimiento según suben los usuarios"),
          w("simulated users", "usuarios simulados"), w("successful requests/s", "peticiones exitosas/s"),
@@ -309,12 +325,12 @@ def capacity(comparison: Comparison, w: Words) -> list[Chart]:
             for i, run in enumerate(v.runs):
                 points = [xy(step) for step in run.steps]
                 ax.plot([p[0] for p in points], [math.nan if p[1] is None else p[1] for p in points], marker="o",
-                        color=colour(v.variant), linestyle=ROUND_STYLES[i % len(ROUND_STYLES)], linewidth=1.8,
+                        color=palette[v.variant], linestyle=ROUND_STYLES[i % len(ROUND_STYLES)], linewidth=1.8,
                         label=w.label(v.variant) if i == 0 else None)  # fmt: skip
                 best = run.capacity
                 if best is not None:
                     bx, by = xy(best)
-                    ax.scatter([bx], [by], s=160, facecolors="none", edgecolors=colour(v.variant), linewidths=2,
+                    ax.scatter([bx], [by], s=160, facecolors="none", edgecolors=palette[v.variant], linewidths=2,
                                zorder=4)  # fmt: skip
         if slug == "capacity_latency":
             ax.axhline(CAPACITY_P95_MS, color="#C62828", linestyle=":", linewidth=1.5)
@@ -345,7 +361,7 @@ def all_charts(comparison: Comparison, w: Words) -> list[Chart]:
     charts.append(cpu_over_time(comparison, w))
     if comparison.setup.scenario.stepped:
         charts += capacity(comparison, w)
-    charts += [served_by(v.runs[0], w) for v in comparison.variants if v.runs]
+    charts += [served_by(v.runs[0], w, side_colours(comparison)) for v in comparison.variants if v.runs]
     return charts
 
 

@@ -22,7 +22,7 @@ from loadtests.analysis.rounds import METRICS, Comparison, VariantRounds
 from loadtests.analysis.run import LOCUST, OWN_LABELS, RunAnalysis
 from loadtests.report import charts as chart_module
 from loadtests.report import sentences
-from loadtests.report.charts import Chart, colour
+from loadtests.report.charts import Chart, side_colours
 from loadtests.report.words import Words
 
 
@@ -480,7 +480,7 @@ def write(out_dir: Path, c: Comparison, *, lang: str = "en") -> Path:
         c=c,
         lang=lang,
         title=" vs ".join(w.label(v.variant) for v in c.variants),
-        key=[(w.label(v.variant), colour(v.variant, i)) for i, v in enumerate(c.variants)],
+        key=[(w.label(v.variant), colour) for v, colour in zip(c.variants, side_colours(c).values(), strict=True)],
         trustworthy=c.trustworthy,
         verdict=sentences.verdict(c, w),
         summary=sentences.summary(c, w),

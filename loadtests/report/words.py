@@ -79,20 +79,22 @@ class Words:
     # -- names -----------------------------------------------------------------------------------
 
     def variant(self, name: str, *, capital: bool = False) -> str:
-        """How a sentence names a variant: "the monolith", "la variante distribuida"."""
+        """How a sentence names a variant: "the monolith", "la variante distribuida" (a side of a comparison
+        across engines, ``monolith@compose``: "the monolith (compose)")."""
+        name, _, engine = name.partition("@")
         text = {
             ("en", "monolith"): "the monolith",
             ("en", "distributed"): "the distributed variant",
             ("es", "monolith"): "el monolito",
             ("es", "distributed"): "la variante distribuida",
-        }.get((self.lang, name), name)
+        }.get((self.lang, name), name) + (f" ({engine})" if engine else "")
         return text[0].upper() + text[1:] if capital else text
 
     def label(self, name: str) -> str:
-        """A variant's short label on charts and tables."""
-        return {"monolith": self("monolith", "monolito"), "distributed": self("distributed", "distribuida")}.get(
-            name, name
-        )
+        """A variant's short label on charts and tables (``monolith@compose``: "monolith (compose)")."""
+        name, _, engine = name.partition("@")
+        short = {"monolith": self("monolith", "monolito"), "distributed": self("distributed", "distribuida")}
+        return short.get(name, name) + (f" ({engine})" if engine else "")
 
     def unit(self, unit: str) -> str:
         return {"req/s": self("req/s", "pet/s"), "ms CPU": self("ms CPU", "ms de CPU"),

@@ -230,6 +230,10 @@ def test_a_malformed_port_offset_is_one_line_naming_the_variable(tmp_path, value
         (["compare", "--quick", "--rounds", "0"], "--rounds must be from 1 to"),
         (["compare", "--quick", "--cpus", "1", "--uncapped"], "do not go together"),
         (["compare", "--scenario", "scaling", "--fault", "kill:db@5s"], "do not go together"),
+        (["compare", "--quick", "monolith", "monolith"], "each side of a comparison must differ"),
+        (["compare", "--quick", "mainframe", "distributed"], "unknown variant 'mainframe'"),
+        (["compare", "--quick", "monolith@cloud", "monolith"], "unknown engine 'cloud'"),
+        (["compare", "--quick", "monolith"], "a comparison needs two sides"),
     ],
 )
 def test_compare_refuses_bad_requests_in_one_line_before_anything_starts(
