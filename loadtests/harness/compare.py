@@ -142,9 +142,8 @@ def deployments(engine: Engine, names: Sequence[str]) -> list[Deployment]:
     labels = [d.label for d in result]
     if len(set(labels)) != len(labels):
         raise ComparisonError(f"each side of a comparison must differ: {', '.join(names)}")
-    if len(result) < 2:
-        raise ComparisonError("a comparison needs two sides, e.g. monolith distributed, or monolith@local "
-                              "monolith@compose")  # fmt: skip
+    if not result:
+        raise ComparisonError("nothing to compare: name the sides, e.g. monolith distributed")
     return result
 
 
