@@ -26,7 +26,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from locust import events  # noqa: E402
-from locust.runners import MasterRunner  # noqa: E402
+from locust.runners import MasterRunner, WorkerRunner  # noqa: E402
 
 from loadtests.scenarios import LOCUST_DEFAULT, SCENARIOS  # noqa: E402
 from loadtests.visitors import catalogue, recorder, targets, users  # noqa: E402
@@ -96,12 +96,13 @@ def prepare_run(environment, **_kwargs) -> None:
         log.error("no host: give --host, or choose --target monolith / distributed")
         return
     users.new_run()
-    if isinstance(environment.runner, MasterRunner):
-        return
-    try:
-        catalogue.catalogue_for(environment.host, refresh=True)
-    except Exception as exc:  # the users will fail visibly; say why once, in plain words
-        log.error("could not read the catalogue from %s/api/products: %s", environment.host, exc)
+    if not isinstance(environment.runner, MasterRunner):  # a master (--processes N) makes no requests
+        try:
+            catalogue.catalogue_for(environment.host, refresh=True)
+        except Exception as exc:  # the users will fail visibly; say why once, in plain words
+            log.error("could not read the catalogue from %s/api/products: %s", environment.host, exc)
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master runs the shape and says when the stages start
     if environment.shape_class is not None:
         environment.shape_class.reset_time()  # the stages start now, not before the catalogue was read
     write_run_meta(environment)

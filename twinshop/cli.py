@@ -127,6 +127,7 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
         lang=args.lang,
         out_dir=args.out,
         variants=tuple(args.sides) or VARIANTS,
+        workers=args.workers,
     )
     outcome = compare.run_comparison(engine, request, say=lambda message: print(message, file=sys.stderr))
     print(f"report: {outcome.index}")
@@ -154,7 +155,7 @@ def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
 
 def cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
     args.scenario, args.quick, args.out, args.duration, args.users, args.rounds = None, True, None, None, None, None
-    args.warmup, args.sides = None, []
+    args.warmup, args.sides, args.workers = None, [], 0
     args.cpus, args.uncapped, args.fault = None, False, None
     code = cmd_compare(engine, args)
     print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
@@ -245,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--warmup", type=float, help="seconds of read-only load before the rounds (default 8 with "
                          "--quick, 20 otherwise)")  # fmt: skip
     compare.add_argument("--cpus", type=float, help="CPU budget of each variant (default: all cores but 0.5)")
+    compare.add_argument("--workers", type=int, default=0, help="Locust as a master and N worker processes, for "
+                         "loads one process cannot generate (each worker's CPU is checked)")  # fmt: skip
     compare.add_argument("--uncapped", action="store_true", help="no CPU caps (the report says so)")
 
     locust = command("locust", cmd_locust, "open the Locust web UI on :8089 against either variant")

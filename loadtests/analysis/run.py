@@ -207,7 +207,7 @@ def worker_shares(cpu: dict[str, dict[str, float]]) -> dict[str, dict[str, float
     """For each service made of several processes: each part's share of their CPU (mean, steady state)."""
     grouped: dict[str, dict[str, float]] = {}
     for label, values in cpu.items():
-        if "/" in label:
+        if "/" in label and not label.startswith(f"{LOCUST}/"):
             service, part = label.split("/", 1)
             grouped.setdefault(service, {})[part] = values["mean"]
     result = {}
@@ -231,7 +231,10 @@ def analyse(m: Measurement) -> RunAnalysis:
                 steps.append(Step(users, begin, end, stats.summarize(records, end - begin)))
     cpu = stats.cpu_by_label(m.cpu, window=span)
     services = [label for label in cpu if label not in OWN_LABELS and "/" not in label]
-    generator = stats.cpu_by_label([s for s in m.cpu if s[1] == LOCUST], window=(1.0, m.duration_s + 1.0))
+    # The load generator is short of CPU when any one of its processes is: a master with workers counts each.
+    generator = stats.cpu_by_label([s for s in m.cpu if s[1] == LOCUST or s[1].startswith(f"{LOCUST}/")],
+                                   window=(1.0, m.duration_s + 1.0))  # fmt: skip
+    workers = [values["peak5"] for label, values in generator.items() if label.startswith(f"{LOCUST}/")]
     series = stats.per_second(m.records, start=m.start_time, end=m.end_time, users=m.users)
     impacts = drills.impacts(m.records, series, m.events, start=m.start_time, duration_s=m.duration_s)
     return RunAnalysis(
@@ -244,7 +247,7 @@ def analyse(m: Measurement) -> RunAnalysis:
         steps=steps,
         cpu=cpu,
         services_cpu=sum(cpu[label]["mean"] for label in services),
-        load_generator_peak=generator.get(LOCUST, {}).get("peak5", 0.0),
+        load_generator_peak=max(workers) if workers else generator.get(LOCUST, {}).get("peak5", 0.0),
         others_cpu=cpu.get(OTHERS, {}).get("mean", 0.0),
         steal=cpu.get(STEAL, {}).get("mean", 0.0),
         worker_shares=worker_shares(cpu),

@@ -110,6 +110,7 @@ class Request:
     reset: bool = True
     check_invariants: bool = True
     max_reruns: int = MAX_RERUNS
+    workers: int = 0  # Locust as a master and this many worker processes (0: one process)
     variants: tuple[str, ...] = VARIANTS  # what to compare: VARIANT or VARIANT@ENGINE (monolith@compose)
 
 
@@ -241,6 +242,8 @@ def plan(engine: Engine, request: Request) -> Plan:
         raise ComparisonError(f"--duration must be from 5 to 3600 seconds, not {request.duration_s:g}")
     if request.warmup_s is not None and not 0 <= request.warmup_s <= 600:
         raise ComparisonError(f"--warmup must be from 0 to 600 seconds, not {request.warmup_s:g}")
+    if not 0 <= request.workers <= 16:
+        raise ComparisonError(f"--workers must be from 0 to 16, not {request.workers}")
     if request.peak_users is not None and not 1 <= request.peak_users <= 1000:
         raise ComparisonError(f"--users must be from 1 to 1000, not {request.peak_users}")
     duration = request.duration_s
@@ -395,7 +398,8 @@ def measure(
     applied: list[drills.AppliedEvent] = []
     restored: list[str] = []
     cmd = headless_command(host=url, scenario=scenario.name, duration_s=scenario.duration_s,
-                           peak_users=plan.request.peak_users, seed=plan.request.seed, files=files)  # fmt: skip
+                           peak_users=plan.request.peak_users, seed=plan.request.seed, files=files,
+                           workers=plan.request.workers)  # fmt: skip
 
     def clock():
         start = files.start_time()

@@ -55,8 +55,10 @@ def headless_command(
     seed: int,
     files: RunFiles | None = None,
     exclude_tags: Sequence[str] = (),
+    workers: int = 0,
 ) -> list[str]:
-    """The Locust command line for one measured (or warm-up) run."""
+    """The Locust command line for one measured (or warm-up) run; ``workers``: a master and that many worker
+    processes on this machine (Locust's ``--processes``), for loads one process cannot generate."""
     cmd = [
         sys.executable, "-m", "locust",
         "-f", str(LOCUSTFILE),
@@ -77,6 +79,8 @@ def headless_command(
         cmd += ["--raw-csv", str(files.raw), "--csv", str(files.csv_prefix), "--csv-full-history"]
     if exclude_tags:
         cmd += ["--exclude-tags", *exclude_tags]
+    if workers:
+        cmd += ["--processes", str(workers)]
     return cmd
 
 

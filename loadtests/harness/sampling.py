@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from loadtests.analysis.run import HARNESS, MACHINE, OTHERS, STEAL
+from loadtests.analysis.run import HARNESS, LOCUST, MACHINE, OTHERS, STEAL
 from twinshop.engines.base import CpuReading, CpuSource, Engine, EngineError
 from twinshop.engines.local import ProcessTree
 
@@ -65,7 +65,7 @@ class CpuSampler:
         self._refresh_due = 0.0
 
     def watch(self, label: str, pid: int) -> None:
-        """Also sample this process tree (the load generator)."""
+        """Also sample this process tree (the load generator; with workers, each one as a part)."""
         source = ProcessTree(pid)
         source.read()
         with self._lock:
@@ -126,7 +126,7 @@ class CpuSampler:
                 continue
             ours += reading.seconds
             self.samples.append(CpuSample(stamp, label, percent(reading.seconds)))
-            if label in sources and len(reading.parts) > 1:
+            if (label in sources or label == LOCUST) and len(reading.parts) > 1:
                 for part, seconds in reading.parts.items():
                     self.samples.append(CpuSample(stamp, f"{label}/{part}", percent(seconds)))
         busy, steal = self._machine.read()

@@ -163,10 +163,13 @@ def cpu_rows(c: Comparison, w: Words) -> tuple[list[str], list[list[str]]]:
     rows = []
     for v in c.variants:
         labels = sorted({label for a in v.runs for label in a.cpu if label not in OWN_LABELS or label == LOCUST})
+        labels = [label for label in labels if "/" not in label or label.startswith(f"{LOCUST}/")]
         for label in labels:
             mean = v.figure(lambda a, label=label: a.cpu.get(label, {}).get("mean"))
             peak = v.figure(lambda a, label=label: a.cpu.get(label, {}).get("max"))
-            name = w("load generator (Locust)", "generador de carga (Locust)") if label == LOCUST else label
+            name = (w("load generator (Locust)", "generador de carga (Locust)") if label == LOCUST else
+                    w(f"load generator worker ({label.split('/', 1)[1]})", f"trabajador del generador de carga "
+                      f"({label.split('/', 1)[1]})") if label.startswith(f"{LOCUST}/") else label)  # fmt: skip
             rows.append([w.label(v.variant), name, w.spread(mean, "%", 0), w.spread(peak, "%", 0)])
     headers = [w("variant", "variante"), w("process (with its children)", "proceso (con sus hijos)"),
                w("mean, % of one core", "media, % de un núcleo"), w("highest second", "segundo más alto")]

@@ -7,6 +7,7 @@ Slow: each test runs Locust processes for tens of seconds. The variants come fro
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import signal
@@ -19,6 +20,7 @@ import psutil
 import pytest
 from support import CHROMIUM_ARGS, wait_until
 
+from loadtests.analysis import stats
 from loadtests.analysis.run import DISTURBED_PERCENT
 from loadtests.harness import compare
 from loadtests.harness.locust import LOCUSTFILE
@@ -188,3 +190,25 @@ def test_compare_stopped_by_a_signal_ends_locust_and_puts_the_monolith_back(cli_
     assert locust_children(out) == []
     rows = {r.name: r for r in engine.status() if r.variant == "monolith"}
     assert rows["monolith"].state == "RUNNING" and rows["monolith"].health == "healthy"
+
+
+@pytest.mark.slow
+def test_locust_with_two_workers_aggregates_their_requests_and_checks_each_workers_cpu(engine, monolith_url,
+                                                                                        tmp_path: Path):  # fmt: skip
+    out = tmp_path / "workers"
+    request = compare.Request(scenario="quick", out_dir=out, duration_s=10, peak_users=6, warmup_s=0, rounds=1,
+                              uncapped=True, max_reruns=0, workers=2, variants=("monolith",), lang="en")  # fmt: skip
+    compare.run_comparison(engine, request, progress=quiet)
+    folder = out / "data" / "monolith" / "round-1"
+    parts = sorted(folder.glob("requests.worker-*.csv"))
+    assert len(parts) == 2 and all(len(read_raw_csv(part)) > 0 for part in parts)  # both workers made requests
+    assert len(read_raw_csv(folder / "requests.csv")) == sum(len(read_raw_csv(p)) for p in parts)  # read as one run
+    run = json.loads((out / "summary.json").read_text())["variants"]["monolith"]["runs"][0]
+    workers = [label for label in run["cpu"] if label.startswith("locust/")]
+    assert len(workers) == 2, run["cpu"].keys()  # each worker's CPU, the master's apart
+    # the load generator is judged by its busiest process (each is single-threaded), not by their sum
+    with open(out / "data" / "cpu.csv", newline="") as handle:
+        samples = [(float(r["seconds_since_start"]), r["process"], float(r["percent_of_one_core"]))
+                   for r in csv.DictReader(handle)]  # fmt: skip
+    per_process = stats.cpu_by_label([s for s in samples if s[1].startswith("locust/")], window=(1.0, 11.0))
+    assert run["load_generator_peak_percent"] == pytest.approx(max(v["peak5"] for v in per_process.values()), abs=0.1)
