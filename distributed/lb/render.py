@@ -33,7 +33,7 @@ from shop.error_page import render_error_page
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 TEMPLATE_NAME = "haproxy.cfg.j2"
-MODES = ("local", "compose")
+MODES = ("local", "compose", "kubernetes")
 
 # The compose rendition: ports inside the lb container, and the services it discovers.
 COMPOSE_LISTEN_PORT = 8000
@@ -44,6 +44,9 @@ COMPOSE_STANDBY = ("api-standby", "api-standby:8000")
 # The runtime API of the lb container, on its own loopback interface: the haproxy image
 # has no socat, but bash's /dev/tcp can talk to a TCP socket (see the rendered comment).
 COMPOSE_ADMIN_SOCKET = "ipv4@127.0.0.1:9999"
+# The kubernetes rendition: the same ports and slots, the names of the headless Services in the
+# namespace of k8s/ (HAProxy's resolver does not apply resolv.conf's search list: full names).
+KUBERNETES_DOMAIN = "twinshop.svc.cluster.local"
 # Server slots per service in compose: the most replicas `--scale` can reach without a new
 # rendition. Kept equal to twinshop.topology.MAX_REPLICAS.
 COMPOSE_SLOTS = 9
@@ -170,9 +173,10 @@ def render_haproxy(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"server names must be unique; repeated: {', '.join(duplicates)}")
-    if mode == "compose" and admin_socket is None:
+    dns = mode in ("compose", "kubernetes")
+    if dns and admin_socket is None:
         admin_socket = COMPOSE_ADMIN_SOCKET
-    if mode == "compose":
+    if dns:
         example_api_server = f"{api_servers[0][0]}-slot-1" if api_servers else "api-slot-1"
     else:
         example_api_server = api_servers[0][0] if api_servers else "api-1"
@@ -187,6 +191,8 @@ def render_haproxy(
     )
     return environment.get_template(TEMPLATE_NAME).render(
         mode=mode,
+        dns=dns,
+        resolver="cluster" if mode == "kubernetes" else "docker",
         listen_port=listen_port,
         stats_port=stats_port,
         web_servers=list(web_servers),
@@ -215,8 +221,43 @@ def render_compose() -> str:
     )
 
 
-def main() -> int:
-    sys.stdout.write(render_compose())
+def render_kubernetes() -> str:
+    """The rendition k8s/lb-config.yaml holds (a test checks it is up to date)."""
+
+    def full(name: str) -> str:
+        return f"{name}.{KUBERNETES_DOMAIN}:{COMPOSE_LISTEN_PORT}"
+
+    return render_haproxy(
+        mode="kubernetes",
+        listen_port=COMPOSE_LISTEN_PORT,
+        stats_port=COMPOSE_STATS_PORT,
+        web_servers=[("web", full("web"))],
+        api_servers=[("api", full("api"))],
+        standby=("api-standby", full("api-standby")),
+    )
+
+
+def kubernetes_configmap() -> str:
+    """k8s/lb-config.yaml: the kubernetes rendition inside the ConfigMap the lb pod mounts."""
+    head = (
+        "# GENERATED FILE - do not edit by hand: HAProxy's configuration for Kubernetes, the kubernetes\n"
+        "# rendition of distributed/lb/haproxy.cfg.j2, mounted into the lb pod by k8s/lb.yaml:\n"
+        "#   python -m distributed.lb.render kubernetes > k8s/lb-config.yaml\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lb-config\n  namespace: twinshop\n"
+        "data:\n  haproxy.cfg: |\n"
+    )
+    return head + "".join(f"    {line}" if line.strip() else "\n" for line in render_kubernetes().splitlines(True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m distributed.lb.render [compose|kubernetes]``: the compose rendition (committed as
+    distributed/lb/haproxy.cfg), or the kubernetes one as the ConfigMap committed as k8s/lb-config.yaml."""
+    mode = (argv if argv is not None else sys.argv[1:]) or ["compose"]
+    renditions = {"compose": render_compose, "kubernetes": kubernetes_configmap}
+    if mode[0] not in renditions:
+        print(f"render: choose compose or kubernetes, not {mode[0]!r}", file=sys.stderr)
+        return 2
+    sys.stdout.write(renditions[mode[0]]())
     return 0
 
 

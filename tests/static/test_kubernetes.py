@@ -1,0 +1,113 @@
+"""The Kubernetes manifests (k8s/): valid for the Kubernetes API offline (kubernetes-validate --strict),
+their HAProxy configuration the current rendition, and in step with compose/distributed.yaml — the same
+images, commands, environment and ports — so a cluster runs what the containers run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from distributed.lb.render import COMPOSE_SLOTS, kubernetes_configmap, render_kubernetes
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
+MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+# Set per pod in Kubernetes (from the downward API), derived from the hostname in compose.
+K8S_ONLY = {"TWINSHOP_NODE"}
+
+
+def documents(path: Path) -> list[dict]:
+    return [d for d in YAML(typ="safe").load_all(path.read_text()) if d]
+
+
+def workloads() -> dict[str, dict]:
+    """name -> the pod template's first container, for every Deployment, StatefulSet and Job."""
+    found = {}
+    for path in MANIFESTS:
+        for doc in documents(path):
+            if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
+                pod = doc["spec"]["template"]["spec"]
+                found[doc["metadata"]["name"]] = {"doc": doc, "container": pod["containers"][0]}
+    return found
+
+
+def compose_services() -> dict:
+    return YAML(typ="safe").load((ROOT / "compose" / "distributed.yaml").read_text())["services"]
+
+
+def test_every_manifest_is_valid_for_the_kubernetes_api_offline():
+    result = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet",
+                             *map(str, MANIFESTS)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kustomization_applies_every_manifest_but_the_example_secret():
+    listed = set(YAML(typ="safe").load((K8S / "kustomization.yaml").read_text())["resources"])
+    assert listed == {p.name for p in MANIFESTS} - {"secrets.example.yaml"}
+
+
+def test_the_lb_config_is_the_current_kubernetes_rendition_and_haproxy_accepts_it(tmp_path: Path):
+    fix = "python -m distributed.lb.render kubernetes > k8s/lb-config.yaml"
+    assert (K8S / "lb-config.yaml").read_text() == kubernetes_configmap(), f"out of date: {fix}"
+    (tmp_path / "haproxy.cfg").write_text(render_kubernetes())
+    check = subprocess.run(["haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    config = documents(K8S / "lb-config.yaml")[0]["data"]["haproxy.cfg"]
+    assert "server-template api-slot- 1-9 api.twinshop.svc.cluster.local:8000 check" in config
+    assert "server api-standby api-standby.twinshop.svc.cluster.local:8000 check backup" in config
+
+
+@pytest.mark.parametrize("name", ["api", "api-standby", "web", "init", "db", "lb"])
+def test_each_workload_runs_what_compose_runs(name: str):
+    service = compose_services()[name]
+    container = workloads()[name]["container"]
+    assert container["image"] == service["image"]
+    if "command" in service:
+        assert container["command"] == service["command"]
+    compose_env = set((service.get("environment") or {}).keys())
+    if service.get("command", ["gunicorn"])[0] != "gunicorn":  # compose's init shares the API's variables
+        compose_env = {name for name in compose_env if not name.startswith("GUNICORN_")}
+    k8s_env = {e["name"] for e in container.get("env", [])}
+    assert k8s_env - K8S_ONLY == compose_env - {"TWINSHOP_NODE"}, (name, k8s_env ^ compose_env)
+    for e in container.get("env", []):
+        if "value" in e and e["name"] in (service.get("environment") or {}):
+            assert e["value"] == str(service["environment"][e["name"]]), (name, e["name"])
+
+
+def test_app_pods_listen_where_compose_containers_do_and_are_probed_on_health_and_readiness():
+    for name in ("api", "api-standby", "web"):
+        container = workloads()[name]["container"]
+        bind = next(e["value"] for e in container["env"] if e["name"] == "GUNICORN_BIND")
+        assert container["ports"][0]["containerPort"] == int(bind.rsplit(":", 1)[1]) == 8000
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert {"requests", "limits"} <= set(container["resources"])
+
+
+def test_the_api_scales_automatically_within_haproxys_slots_and_keeps_two_replicas_through_disruptions():
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in documents(K8S / "api.yaml")}
+    hpa = docs[("HorizontalPodAutoscaler", "api")]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "api" and hpa["maxReplicas"] == COMPOSE_SLOTS
+    assert hpa["minReplicas"] == compose_services()["api"]["deploy"]["replicas"]
+    assert docs[("PodDisruptionBudget", "api")]["spec"]["minAvailable"] == 2
+    assert docs[("Service", "api")]["spec"]["clusterIP"] == "None"  # headless: HAProxy sees every pod
+
+
+def test_the_database_keeps_its_volume_and_only_the_api_tier_may_reach_it():
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in documents(K8S / "db.yaml")}
+    claim = docs[("StatefulSet", "db")]["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    allowed = docs[("NetworkPolicy", "db-from-the-api-only")]["spec"]["ingress"][0]["from"][0]["podSelector"]
+    assert set(allowed["matchExpressions"][0]["values"]) == {"api", "api-standby", "init"}
+
+
+def test_no_secret_value_is_committed_outside_the_placeholder_example():
+    for path in MANIFESTS:
+        for doc in documents(path):
+            if doc["kind"] == "Secret":
+                assert path.name == "secrets.example.yaml"
+                assert set(doc["stringData"].values()) == {"change-me"}  # refused by the shop: a placeholder
