@@ -7,10 +7,12 @@ one core (200 % = two cores busy). Where each service's CPU can be read is the e
 service restarts during a fault drill the sampler asks the engine again, so the new process is
 counted from its first second.
 
-Labels of the samples: the service names, ``locust``, ``harness``, ``machine`` (every busy CPU
-second on the machine), ``others`` (machine minus the variant, Locust and the harness),
-``steal`` (time the hypervisor gave to other guests, where the kernel reports it) and, for a
-service made of several processes, ``<service>/<part>`` (e.g. each gunicorn worker).
+Labels of the samples: the service names, ``locust``, ``harness``, ``machine`` (the machine's
+busy CPU in user and system time — interrupt handling is left out: on loopback it is the
+experiment's own network traffic), ``others`` (machine minus the variant, Locust and the
+harness), ``steal`` (time the hypervisor gave to other guests, where the kernel reports it)
+and, for a service or a load generator made of several processes, ``<label>/<part>`` (each
+gunicorn worker, each Locust worker).
 """
 
 from __future__ import annotations
