@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from shop.config import ConfigError, DatabaseSettings, NodeSettings
+from shop.replica import in_docker_network
 
 
 @pytest.mark.parametrize("value", ["", "change-me", "dev", "  Secret "])
@@ -43,6 +46,17 @@ def test_node_name_may_use_the_hostname(monkeypatch):
     monkeypatch.setenv("TWINSHOP_NODE", "api-{hostname}")
     node = NodeSettings.from_env(default_node="api", default_variant="distributed").node
     assert node.startswith("api-") and "{" not in node
+
+
+def test_outside_docker_a_replica_number_falls_back_to_the_hostname(monkeypatch):
+    # Docker's DNS is not this machine's resolver, so the number cannot be known: the host
+    # name stands in (inside compose the container tests see api-1, api-2 ... instead).
+    if in_docker_network():
+        pytest.skip("these tests run inside a Docker container: its DNS does know a name")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("TWINSHOP_NODE", "api-{replica}")
+    node = NodeSettings.from_env(default_node="api", default_variant="distributed").node
+    assert node == f"api-{socket.gethostname()}"
 
 
 def test_web_tier_refuses_to_start_without_api_url(monkeypatch):

@@ -74,14 +74,31 @@ def cmd_status(engine: Engine, args: argparse.Namespace) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def engine_flag(engine: Engine) -> str:
+    """What a suggested command needs to reach the same engine (nothing for the default)."""
+    default = os.environ.get("TWINSHOP_ENGINE") or "local"
+    return "" if engine.name == default else f" --engine {engine.name}"
+
+
 def cmd_kill(engine: Engine, args: argparse.Namespace) -> None:
     engine.kill(args.name)
-    print(f"{args.name} stopped (bring it back with: twinshop start {args.name})")
+    print(f"{args.name} stopped (bring it back with: twinshop start {args.name}{engine_flag(engine)})")
 
 
 def cmd_crash(engine: Engine, args: argparse.Namespace) -> None:
     engine.crash(args.name)
-    print(f"{args.name} killed with SIGKILL; supervisord restarts it (watch: twinshop status)")
+    # A container comes back by Docker's restart policy; a process (the box's too) by supervisord.
+    container = engine.name == "compose" and not args.name.startswith("monolith")
+    restarter = "Docker's restart policy restarts the container" if container else "supervisord restarts it"
+    print(f"{args.name} killed with SIGKILL; {restarter} (watch: twinshop status{engine_flag(engine)})")
+
+
+def cmd_build(engine: Engine, args: argparse.Namespace) -> None:
+    if not hasattr(engine, "build"):
+        raise EngineError(f"the {engine.name} engine runs the code in place, nothing to build: use --engine compose")
+    images = engine.build(args.variant, say=lambda line: print(line, file=sys.stderr, flush=True))
+    for image, image_id in images.items():
+        print(f"built {image} ({image_id.removeprefix('sha256:')[:12]})")
 
 
 def cmd_start(engine: Engine, args: argparse.Namespace) -> None:
@@ -204,10 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (
         ("kill", cmd_kill, "stop one service (api-2, db, monolith, ...) for a fault drill"),
-        ("crash", cmd_crash, "SIGKILL one service's process; supervisord restarts it by itself"),
+        ("crash", cmd_crash, "SIGKILL one service's process; supervisord (or Docker's restart policy) restarts it"),
         ("start", cmd_start, "start a stopped service again"),
     ):
         command(name, func, text).add_argument("name")
+
+    build = command("build", cmd_build, "build the images of a variant, or both (--engine compose)")
+    build.add_argument("variant", nargs="?", choices=VARIANTS)
 
     reset = command("reset", cmd_reset, "reload the seed data (every running variant by default)")
     reset.add_argument("variant", nargs="?", choices=VARIANTS)
