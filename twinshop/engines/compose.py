@@ -185,11 +185,14 @@ def _run(command: Sequence[str], *, timeout: float, check: bool, **kwargs) -> su
 
 
 class ContainerCpu:
-    """A container's CPU, from the kernel's counter of its cgroup: cgroup v1 ``cpuacct.usage``, v2 ``cpu.stat``."""
+    """A container's CPU: the kernel's counter of its cgroup (cgroup v1 ``cpuacct.usage``, v2 ``cpu.stat``),
+    plus its containerd-shim, with the short-lived ``runc exec`` processes the shim starts for every
+    health check (outside the container's cgroup, yet work done for that container only)."""
 
     def __init__(self, pid: int):
         self.pid = pid  # the container's main process: a new one means a restarted container
         self.counter = self.find_counter(pid)
+        self.shim = self.find_shim(pid)
         self._last: float | None = None
 
     @staticmethod
@@ -213,7 +216,15 @@ class ContainerCpu:
                     return counter if counter.exists() else None
         return None
 
-    def total_seconds(self) -> float | None:
+    @staticmethod
+    def find_shim(pid: int) -> psutil.Process | None:
+        try:
+            parent = psutil.Process(pid).parent()
+        except psutil.Error:
+            return None
+        return parent if parent is not None and parent.name().startswith("containerd-shim") else None
+
+    def cgroup_seconds(self) -> float | None:
         if self.counter is None:
             return None
         try:
@@ -227,6 +238,23 @@ class ContainerCpu:
             if key == "usage_usec":
                 return int(value) / 1e6
         return None
+
+    def shim_seconds(self) -> float:
+        if self.shim is None:
+            return 0.0
+        try:
+            times = self.shim.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system + times.children_user + times.children_system
+
+    def total_seconds(self) -> float | None:
+        # The main process first: once it is gone the shim reaps it, and its whole life's CPU
+        # would land in the shim's children at once.
+        if not psutil.pid_exists(self.pid):
+            return None
+        cgroup = self.cgroup_seconds()
+        return None if cgroup is None else cgroup + self.shim_seconds()
 
     def read(self) -> CpuReading | None:
         now = self.total_seconds()
@@ -311,7 +339,7 @@ class Container:
     def address(self) -> str | None:
         """Its address on the network the load balancer reaches it by (front), else on its only one."""
         networks = self.inspected["NetworkSettings"].get("Networks") or {}
-        for name, network in sorted(networks.items(), key=lambda item: not item[0].endswith("_front")):
+        for _name, network in sorted(networks.items(), key=lambda item: not item[0].endswith("_front")):
             if network.get("IPAddress"):
                 return network["IPAddress"]
         return None
@@ -453,13 +481,22 @@ class ComposeEngine:
         built: dict[str, str] = {}
         for v in variants:
             images = self.images(v)
+            before = {image: self.image_id(image) for image in images}
             say(f"building {', '.join(images)} ...")
             result = self.compose(v, "build", *images.values(), timeout=1800, check=False)
             if result.returncode != 0:
                 raise EngineError(f"building the {v} images failed: {_last_line(result.stderr)}")
-            for image in images:
-                built[image] = self.docker.run("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+            for image, previous in before.items():
+                built[image] = self.image_id(image) or "?"
+                if previous and previous != built[image]:
+                    # The tag moved to the new build: the old image is nameless now. Removed unless a
+                    # container still uses it.
+                    self.docker.run("image", "rm", previous, check=False)
         return built
+
+    def image_id(self, image: str) -> str | None:
+        result = self.docker.run("image", "inspect", "--format", "{{.Id}}", image, check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
 
     # -- the override file ---------------------------------------------------------------------
 
