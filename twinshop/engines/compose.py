@@ -116,13 +116,12 @@ class Docker:
             raise EngineError("the Docker daemon does not answer (`docker info` waited 30 s): restart it") from None
         fields = info.stdout.strip().split("|")
         if info.returncode != 0 or not fields[0]:
-            raise EngineError(cls.daemon_problem(info.stderr))
+            raise EngineError(cls.daemon_problem(info.stderr, endpoint(docker)))
         server, driver, version = (fields + ["?", "?"])[:3]
         return cls(docker, compose, compose_version, server, driver, version)
 
     @staticmethod
-    def daemon_problem(stderr: str) -> str:
-        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    def daemon_problem(stderr: str, where: str) -> str:
         if "permission denied" in stderr.lower():
             return (
                 f"no permission to use the Docker daemon's socket ({where}): `sudo usermod -aG docker $USER`, "
@@ -172,6 +171,13 @@ class Docker:
     def run(self, *args: str, timeout: float = 120, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
         """A docker command; with ``check``, an EngineError carrying its last line of error when it fails."""
         return _run([self.docker, *args], timeout=timeout, check=check, **kwargs)
+
+
+def endpoint(docker: str) -> str:
+    """Where the docker command finds its daemon (DOCKER_HOST, or the current context's)."""
+    result = subprocess.run([docker, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"],
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    return result.stdout.strip() or "unix:///var/run/docker.sock"
 
 
 def _run(command: Sequence[str], *, timeout: float, check: bool, **kwargs) -> subprocess.CompletedProcess:
@@ -447,8 +453,8 @@ class ComposeEngine:
                 f"Docker uses the {self.docker.cgroup_driver} cgroup driver; a cap for a whole variant needs "
                 "the cgroupfs driver (per-service caps work: --node-cpus)"
             )
-        host = os.environ.get("DOCKER_HOST", "")
-        if host and not host.startswith("unix://"):
+        host = endpoint(self.docker.docker)
+        if not host.startswith("unix://"):
             return f"the Docker daemon runs elsewhere ({host}): its cgroups cannot be written from here"
         fs, reason = cpucap.detect()
         return None if fs is not None else reason
