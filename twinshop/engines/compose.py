@@ -574,7 +574,8 @@ class ComposeEngine:
                     f"the {variant} variant is already running with {current.flags()}; run "
                     f"`twinshop down {variant} --engine compose`, then `{options.command()} --engine compose`"
                 )
-            self.compose_up(options, deadline=started + timeout)  # starts any stopped container
+            # Starts any stopped container; recreates none (not even for an image built since).
+            self.compose_up(options, deadline=started + timeout, recreate=False)
             self.wait_ready(variant, deadline=started + timeout)
             return UpResult(variant, time.monotonic() - started, True, self.home.started_at(variant))
         missing = self.missing_images(variant)
@@ -600,14 +601,14 @@ class ComposeEngine:
             raise
         return UpResult(variant, time.monotonic() - started, False, self.home.started_at(variant))
 
-    def compose_up(self, options: VariantOptions, *, deadline: float) -> None:
+    def compose_up(self, options: VariantOptions, *, deadline: float, recreate: bool = True) -> None:
         """`up --detach --wait` with the options' replicas and profile: returns once every container is healthy."""
         wait_s = max(10, int(deadline - time.monotonic()))
-        scale = []
+        extra = [] if recreate else ["--no-recreate"]
         if options.variant == "distributed":
-            scale = ["--scale", f"api={options.api}", "--scale", f"web={options.web}"]
+            extra += ["--scale", f"api={options.api}", "--scale", f"web={options.web}"]
         self.compose(options.variant, "up", "--detach", "--wait", "--wait-timeout", str(wait_s), "--no-build",
-                     "--remove-orphans", *scale, standby=options.standby, timeout=wait_s + 60)  # fmt: skip
+                     "--remove-orphans", *extra, standby=options.standby, timeout=wait_s + 60)  # fmt: skip
 
     def wait_ready(self, variant: str, *, deadline: float) -> None:
         url = self.entry_url(variant) + "/readyz"
@@ -674,7 +675,8 @@ class ComposeEngine:
             raise EngineError(str(exc).replace(f"--{tier}", f"{tier} replicas")) from exc
         before = {c.name for c in self.containers("distributed")}
         self.home.save_options(new_options)
-        self.compose_up(new_options, deadline=time.monotonic() + timeout)
+        # The replicas that stay are left alone: only the added ones are created (and waited for).
+        self.compose_up(new_options, deadline=time.monotonic() + timeout, recreate=False)
         after = {c.name for c in self.containers("distributed")}
         names = self.topology("distributed", new_options).names()
         return [n for n in names if n in after - before], sorted(before - after, key=lambda n: (len(n), n))
@@ -715,7 +717,7 @@ class ComposeEngine:
     def start(self, name: str) -> None:
         """Start a stopped container (`docker start`) or program of the box again."""
         _, container, program = self.find(name)
-        if program is None:
+        if program is None or not container.running:  # a program of a stopped box: the box first
             self.docker.run("start", container.id, timeout=120)
         if container.service == BOX:
             # The box's supervisord answers a moment after the container starts.
