@@ -717,6 +717,11 @@ class ComposeEngine:
     def start(self, name: str) -> None:
         """Start a stopped container (`docker start`) or program of the box again."""
         _, container, program = self.find(name)
+        deadline = time.monotonic() + 30
+        while container.state.get("Status") == "restarting" and time.monotonic() < deadline:
+            # Its restart policy is starting it again (after a crash): let it, rather than race it.
+            time.sleep(0.3)
+            container = self.find(name)[1]
         if program is None or not container.running:  # a program of a stopped box: the box first
             self.docker.run("start", container.id, timeout=120)
         if container.service == BOX:
