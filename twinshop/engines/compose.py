@@ -596,7 +596,7 @@ class ComposeEngine:
         except BaseException as exc:
             log = self.keep_logs(variant)
             self.bring_down(variant)
-            if isinstance(exc, EngineError):
+            if isinstance(exc, (EngineError, OSError)):  # OSError: the state folder or the cgroup, unwritable
                 raise EngineError(f"{variant} did not start: {exc} (taken down again; logs in {log})") from None
             raise
         return UpResult(variant, time.monotonic() - started, False, self.home.started_at(variant))
