@@ -631,8 +631,11 @@ class ComposeEngine:
     def keep_logs(self, variant: str) -> Path:
         """The containers' logs, saved before they are removed (for the message of a failed start)."""
         log = self.home.variant_dir(variant) / "failed-start.log"
-        result = self.compose(variant, "logs", "--no-color", "--tail", "200", check=False, timeout=60)
-        log.write_text(result.stdout + result.stderr)
+        try:
+            result = self.compose(variant, "logs", "--no-color", "--tail", "200", check=False, timeout=60)
+            log.write_text(result.stdout + result.stderr)
+        except (EngineError, OSError) as exc:  # the clean-up matters more than the logs
+            return Path(f"(none: {exc})")
         return log
 
     def bring_down(self, variant: str, *, wipe: bool = False) -> None:
