@@ -174,11 +174,15 @@ def test_an_interrupted_start_is_taken_down_again(env, docker_host: DockerHost, 
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     stderr = ""
     try:
-        assert wait_until(lambda: project_containers(docker_host, project) != "", timeout=60, interval=0.5)
-        time.sleep(2)  # compose is now waiting for the containers to become healthy
+        # As soon as the database's container runs: on a new volume its first-start script is
+        # still preparing MariaDB (as PID 1, deaf to SIGTERM), and compose waits for it to be healthy.
+        running_db = ["ps", "-q", "--filter", f"name={project}-db-1", "--filter", "status=running"]
+        assert wait_until(lambda: docker_host.docker_cmd(*running_db).stdout.strip() != "", timeout=60, interval=0.2)
         process.send_signal(signal.SIGINT)  # by its pid: the command this test started
+        interrupted = time.monotonic()
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 130, stderr
+        assert time.monotonic() - interrupted < 60, "the clean-up waited for a container's full grace period"
         assert stderr.strip().splitlines()[-1] == "twinshop: interrupted"
         assert project_containers(docker_host, project) == ""
     finally:

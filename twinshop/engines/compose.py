@@ -595,7 +595,9 @@ class ComposeEngine:
             self.wait_ready(variant, deadline=started + timeout)
         except BaseException as exc:
             log = self.keep_logs(variant)
-            self.bring_down(variant)
+            # 10 s, not the usual grace: a container still preparing (the db's first-start script
+            # runs as PID 1, which ignores SIGTERM) would hold the clean-up for the whole of it.
+            self.bring_down(variant, grace_s=10)
             if isinstance(exc, (EngineError, OSError)):  # OSError: the state folder or the cgroup, unwritable
                 raise EngineError(f"{variant} did not start: {exc} (taken down again; logs in {log})") from None
             raise
@@ -638,10 +640,12 @@ class ComposeEngine:
             return Path(f"(none: {exc})")
         return log
 
-    def bring_down(self, variant: str, *, wipe: bool = False) -> None:
-        """Remove the project's containers and network (and with ``wipe`` its data volume), and its cgroup."""
-        self.compose(variant, "down", "--remove-orphans", "--timeout", "90", *(["--volumes"] if wipe else []),
-                     timeout=600, check=False)  # fmt: skip
+    def bring_down(self, variant: str, *, wipe: bool = False, grace_s: int = 90) -> None:
+        """Remove the project's containers and network (and with ``wipe`` its data volume), and its cgroup.
+
+        Each container gets ``grace_s`` seconds to stop cleanly (a clean InnoDB shutdown) before SIGKILL."""
+        self.compose(variant, "down", "--remove-orphans", "--timeout", str(grace_s),
+                     *(["--volumes"] if wipe else []), timeout=600, check=False)  # fmt: skip
         cpucap.remove_from_every_hierarchy(self.cgroup(variant))
         cpucap.remove_from_every_hierarchy(self.cgroup(variant).split("/")[0])  # only once both variants are gone
         self.home.options_path(variant).unlink(missing_ok=True)
