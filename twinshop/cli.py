@@ -131,6 +131,8 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
                             rounds=args.rounds, lang=args.lang)  # fmt: skip
         print(f"report: {index}")
         return 0
+    if args.reruns is not None and not 0 <= args.reruns <= 5:
+        raise OptionsError(f"--reruns must be from 0 to 5, not {args.reruns}")
     request = compare.Request(
         scenario=args.scenario,
         quick=args.quick,
@@ -143,6 +145,7 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
         fault=args.fault,
         lang=args.lang,
         out_dir=args.out,
+        **({} if args.reruns is None else {"max_reruns": args.reruns}),
     )
     outcome = compare.run_comparison(engine, request, say=lambda message: print(message, file=sys.stderr))
     print(f"report: {outcome.index}")
@@ -171,7 +174,7 @@ def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
 def cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
     args.scenario, args.quick, args.out, args.duration, args.users, args.rounds = None, True, None, None, None, None
     args.warmup = None
-    args.cpus, args.uncapped, args.fault = None, False, None
+    args.cpus, args.uncapped, args.fault, args.reruns = None, False, None, None
     code = cmd_compare(engine, args)
     print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
     return code
@@ -258,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "--quick, 20 otherwise)")  # fmt: skip
     compare.add_argument("--cpus", type=float, help="CPU budget of each variant (default: all cores but 0.5)")
     compare.add_argument("--uncapped", action="store_true", help="no CPU caps (the report says so)")
+    compare.add_argument("--reruns", type=int, help="measure a run that other programs disturbed again at most N "
+                         "times (default 2; 0: never)")  # fmt: skip
 
     locust = command("locust", cmd_locust, "open the Locust web UI on :8089 against either variant")
     locust.add_argument(
