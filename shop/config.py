@@ -7,6 +7,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from shop.replica import replica_number
+
 PLACEHOLDERS = {"", "change-me", "changeme", "dev", "secret", "placeholder"}
 
 
@@ -90,8 +92,13 @@ class NodeSettings:
 
     @classmethod
     def from_env(cls, *, default_node: str, default_variant: str) -> NodeSettings:
-        # "{hostname}" lets scaled containers name themselves: TWINSHOP_NODE=api-{hostname}.
-        node = os.environ.get("TWINSHOP_NODE", default_node).replace("{hostname}", socket.gethostname())
+        node = os.environ.get("TWINSHOP_NODE", default_node)
+        # Scaled containers share one configuration, so they name themselves: "{replica}" is the
+        # number compose gave this container (api-{replica} -> api-2; the container id where
+        # Docker's DNS cannot tell), "{hostname}" the host name (a container's id).
+        if "{replica}" in node:
+            node = node.replace("{replica}", replica_number() or socket.gethostname())
+        node = node.replace("{hostname}", socket.gethostname())
         return cls(
             node=node,
             variant=os.environ.get("TWINSHOP_VARIANT", default_variant),

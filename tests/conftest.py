@@ -92,8 +92,8 @@ def http():
 
 @pytest.fixture(scope="session")
 def container_repositories():
-    """One Repository per container under test, running inside it (see tests/containers/dbexec.py)."""
-    from containers.dbexec import ContainerRepository
+    """One Repository per container under test, running inside it (twinshop/engines/container_repository.py)."""
+    from twinshop.engines.container_repository import ContainerRepository
 
     opened: dict[str, ContainerRepository] = {}
 

@@ -74,14 +74,31 @@ def cmd_status(engine: Engine, args: argparse.Namespace) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def engine_flag(engine: Engine) -> str:
+    """What a suggested command needs to reach the same engine (nothing for the default)."""
+    default = os.environ.get("TWINSHOP_ENGINE") or "local"
+    return "" if engine.name == default else f" --engine {engine.name}"
+
+
 def cmd_kill(engine: Engine, args: argparse.Namespace) -> None:
     engine.kill(args.name)
-    print(f"{args.name} stopped (bring it back with: twinshop start {args.name})")
+    print(f"{args.name} stopped (bring it back with: twinshop start {args.name}{engine_flag(engine)})")
 
 
 def cmd_crash(engine: Engine, args: argparse.Namespace) -> None:
     engine.crash(args.name)
-    print(f"{args.name} killed with SIGKILL; supervisord restarts it (watch: twinshop status)")
+    # A container comes back by Docker's restart policy; a process (the box's too) by supervisord.
+    container = engine.name == "compose" and not args.name.startswith("monolith")
+    restarter = "Docker's restart policy restarts the container" if container else "supervisord restarts it"
+    print(f"{args.name} killed with SIGKILL; {restarter} (watch: twinshop status{engine_flag(engine)})")
+
+
+def cmd_build(engine: Engine, args: argparse.Namespace) -> None:
+    if not hasattr(engine, "build"):
+        raise EngineError(f"the {engine.name} engine runs the code in place, nothing to build: use --engine compose")
+    images = engine.build(args.variant, say=lambda line: print(line, file=sys.stderr, flush=True))
+    for image, image_id in images.items():
+        print(f"built {image} ({image_id.removeprefix('sha256:')[:12]})")
 
 
 def cmd_start(engine: Engine, args: argparse.Namespace) -> None:
@@ -114,6 +131,8 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
                             rounds=args.rounds, lang=args.lang)  # fmt: skip
         print(f"report: {index}")
         return 0
+    if args.reruns is not None and not 0 <= args.reruns <= 5:
+        raise OptionsError(f"--reruns must be from 0 to 5, not {args.reruns}")
     request = compare.Request(
         scenario=args.scenario,
         quick=args.quick,
@@ -128,6 +147,7 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
         out_dir=args.out,
         variants=tuple(args.sides) or VARIANTS,
         workers=args.workers,
+        **({} if args.reruns is None else {"max_reruns": args.reruns}),
     )
     outcome = compare.run_comparison(engine, request, say=lambda message: print(message, file=sys.stderr))
     print(f"report: {outcome.index}")
@@ -156,7 +176,7 @@ def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
 def cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
     args.scenario, args.quick, args.out, args.duration, args.users, args.rounds = None, True, None, None, None, None
     args.warmup, args.sides, args.workers = None, [], 0
-    args.cpus, args.uncapped, args.fault = None, False, None
+    args.cpus, args.uncapped, args.fault, args.reruns = None, False, None, None
     code = cmd_compare(engine, args)
     print(f"the shops stay up: monolith {engine.entry_url('monolith')}, distributed {engine.entry_url('distributed')}")
     return code
@@ -206,10 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (
         ("kill", cmd_kill, "stop one service (api-2, db, monolith, ...) for a fault drill"),
-        ("crash", cmd_crash, "SIGKILL one service's process; supervisord restarts it by itself"),
+        ("crash", cmd_crash, "SIGKILL one service's process; supervisord (or Docker's restart policy) restarts it"),
         ("start", cmd_start, "start a stopped service again"),
     ):
         command(name, func, text).add_argument("name")
+
+    build = command("build", cmd_build, "build the images of a variant, or both (--engine compose)")
+    build.add_argument("variant", nargs="?", choices=VARIANTS)
 
     reset = command("reset", cmd_reset, "reload the seed data (every running variant by default)")
     reset.add_argument("variant", nargs="?", choices=VARIANTS)
@@ -249,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--workers", type=int, default=0, help="Locust as a master and N worker processes, for "
                          "loads one process cannot generate (each worker's CPU is checked)")  # fmt: skip
     compare.add_argument("--uncapped", action="store_true", help="no CPU caps (the report says so)")
+    compare.add_argument("--reruns", type=int, help="measure a run that other programs disturbed again at most N "
+                         "times (default 2; 0: never)")  # fmt: skip
 
     locust = command("locust", cmd_locust, "open the Locust web UI on :8089 against either variant")
     locust.add_argument(

@@ -86,6 +86,20 @@ class CgroupFS:
             pass
 
 
+def remove_from_every_hierarchy(relative: str) -> None:
+    """Remove a cgroup tree (once empty) from every mounted hierarchy, not only the cpu one.
+
+    Docker's cgroupfs driver creates a container's parent group in each hierarchy (memory,
+    pids, ... on cgroup v1), so a parent the compose engine named must go from all of them.
+    """
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        CgroupFS(2, CGROUP_ROOT).remove(relative)
+        return
+    for hierarchy in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else ():
+        if hierarchy.is_dir() and not hierarchy.is_symlink() and (hierarchy / relative).is_dir():
+            CgroupFS(1, hierarchy).remove(relative)
+
+
 def detect() -> tuple[CgroupFS | None, str]:
     """The writable cgroup hierarchy with a cpu controller, or None and the reason why not."""
     unified = CGROUP_ROOT / "cgroup.controllers"

@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 import pymysql
 
 from loadtests.records import RequestRecord
-from shop.db import Database
-from shop.dbadmin import DatabaseNotReady, wait_for_db
-from shop.repository import Repository
-from twinshop.engines.base import Engine
+from twinshop.engines.base import DatabaseReads, Engine, EngineError
 
 REPLAY = "(replay)"  # requests that resend an Idempotency-Key on purpose: the same order comes back
 
@@ -74,17 +71,9 @@ class Invariants:
         }
 
 
-def repository_for(engine: Engine, variant: str) -> Repository:
-    """A repository on the variant's database (the caller closes ``repo.db``)."""
-    return Repository(Database(engine.db_settings(variant)))
-
-
 def snapshot(engine: Engine, variant: str) -> Snapshot:
-    repo = repository_for(engine, variant)
-    try:
+    with engine.repository(variant) as repo:
         return Snapshot(stock=repo.stock_levels(), ordered=repo.ordered_quantities(), orders=repo.order_count())
-    finally:
-        repo.db.close()
 
 
 def accepted_orders(records: Sequence[RequestRecord]) -> tuple[set[int], dict[int, int]]:
@@ -106,81 +95,82 @@ def check(
     """Run every check on the variant's database (which must be running)."""
     result = Invariants(variant)
     try:
-        wait_for_db(engine.db_settings(variant), timeout=30)
-        repo = repository_for(engine, variant)
-    except (DatabaseNotReady, pymysql.err.MySQLError) as exc:  # the database did not come back: fail the run
+        with engine.repository(variant, wait_s=30) as repo:
+            run_checks(result, repo, records, before)
+    # The database did not come back, or a query failed: the checks are incomplete, which fails the run.
+    except (EngineError, pymysql.err.MySQLError) as exc:
         result.error = " ".join(str(exc).split())[:300]
-        return result
-    try:
-        ids, reused = accepted_orders(records)
-        found = repo.orders_exist(ids)
-        missing = ids - found
-        if missing:
-            detail = f"{len(missing)} of {len(ids)} accepted orders are not in the database: {sample(missing)}"
-        elif reused:
-            detail = f"{len(reused)} order ids were handed to two different orders: {sample(reused)}"
-        else:
-            detail = f"all {len(ids):,} orders the clients saw accepted are in the database, once each"
-        result.checks.append(Check("accepted orders exist exactly once", not missing and not reused, detail))
-
-        negative = repo.negative_stock_count()
-        result.checks.append(
-            Check(
-                "no stock below zero",
-                negative == 0,
-                "no product has a negative stock" if not negative else f"{negative} products have a negative stock",
-            )
-        )
-
-        keys = repo.duplicate_idempotency_keys()
-        result.checks.append(
-            Check(
-                "no Idempotency-Key with two orders",
-                not keys,
-                "every Idempotency-Key has at most one order"
-                if not keys
-                else f"keys with several orders: {', '.join(keys)}",
-            )
-        )
-
-        halves = repo.orders_without_items()
-        result.checks.append(
-            Check(
-                "no half order",
-                halves == 0,
-                "every order has its lines" if not halves else f"{halves} orders have no line at all",
-            )
-        )
-
-        if before is not None:
-            after = Snapshot(stock=repo.stock_levels(), ordered=repo.ordered_quantities(), orders=repo.order_count())
-            wrong = [
-                pid
-                for pid, stock in before.stock.items()
-                if stock - (after.ordered.get(pid, 0) - before.ordered.get(pid, 0)) != after.stock.get(pid)
-            ]
-            result.checks.append(
-                Check(
-                    "stock adds up",
-                    not wrong,
-                    f"for all {len(before.stock):,} products, stock before − units ordered = stock after"
-                    if not wrong
-                    else f"{len(wrong)} products' stock does not match the orders: {sample(wrong)}",
-                )
-            )
-            new_orders = after.orders - before.orders
-            unseen = new_orders - len(found)
-            result.notes.append(
-                f"{new_orders:,} orders were committed during the run; the clients saw {len(ids):,} of them accepted."
-            )
-            if unseen > 0:
-                result.notes.append(
-                    f"{unseen:,} orders were committed although their client did not see the answer (the request "
-                    "failed or timed out after the commit). Not a violation: a retry with the same Idempotency-Key "
-                    "returns the same order instead of creating a second one."
-                )
-    except pymysql.err.MySQLError as exc:  # a query failed: the checks are incomplete, which fails the run
-        result.error = " ".join(str(exc).split())[:300]
-    finally:
-        repo.db.close()
     return result
+
+
+def run_checks(
+    result: Invariants, repo: DatabaseReads, records: Sequence[RequestRecord], before: Snapshot | None
+) -> None:
+    """Append every check's outcome to ``result``."""
+    ids, reused = accepted_orders(records)
+    found = repo.orders_exist(ids)
+    missing = ids - found
+    if missing:
+        detail = f"{len(missing)} of {len(ids)} accepted orders are not in the database: {sample(missing)}"
+    elif reused:
+        detail = f"{len(reused)} order ids were handed to two different orders: {sample(reused)}"
+    else:
+        detail = f"all {len(ids):,} orders the clients saw accepted are in the database, once each"
+    result.checks.append(Check("accepted orders exist exactly once", not missing and not reused, detail))
+
+    negative = repo.negative_stock_count()
+    result.checks.append(
+        Check(
+            "no stock below zero",
+            negative == 0,
+            "no product has a negative stock" if not negative else f"{negative} products have a negative stock",
+        )
+    )
+
+    keys = repo.duplicate_idempotency_keys()
+    result.checks.append(
+        Check(
+            "no Idempotency-Key with two orders",
+            not keys,
+            "every Idempotency-Key has at most one order"
+            if not keys
+            else f"keys with several orders: {', '.join(keys)}",
+        )
+    )
+
+    halves = repo.orders_without_items()
+    result.checks.append(
+        Check(
+            "no half order",
+            halves == 0,
+            "every order has its lines" if not halves else f"{halves} orders have no line at all",
+        )
+    )
+
+    if before is not None:
+        after = Snapshot(stock=repo.stock_levels(), ordered=repo.ordered_quantities(), orders=repo.order_count())
+        wrong = [
+            pid
+            for pid, stock in before.stock.items()
+            if stock - (after.ordered.get(pid, 0) - before.ordered.get(pid, 0)) != after.stock.get(pid)
+        ]
+        result.checks.append(
+            Check(
+                "stock adds up",
+                not wrong,
+                f"for all {len(before.stock):,} products, stock before − units ordered = stock after"
+                if not wrong
+                else f"{len(wrong)} products' stock does not match the orders: {sample(wrong)}",
+            )
+        )
+        new_orders = after.orders - before.orders
+        unseen = new_orders - len(found)
+        result.notes.append(
+            f"{new_orders:,} orders were committed during the run; the clients saw {len(ids):,} of them accepted."
+        )
+        if unseen > 0:
+            result.notes.append(
+                f"{unseen:,} orders were committed although their client did not see the answer (the request "
+                "failed or timed out after the commit). Not a violation: a retry with the same Idempotency-Key "
+                "returns the same order instead of creating a second one."
+            )

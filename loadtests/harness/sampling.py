@@ -100,7 +100,7 @@ class CpuSampler:
             return  # the supervisor is busy or restarting: try again at the next refresh
         with self._lock:
             for name, source in fresh.items():
-                if name not in self._sources or getattr(self._sources[name], "pid", None) != getattr(source, "pid", 0):
+                if name not in self._sources or self._sources[name].pid != source.pid:
                     source.read()  # its baseline: counted from now on
                     self._sources[name] = source
 

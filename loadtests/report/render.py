@@ -305,6 +305,11 @@ def fairness_items(c: Comparison, w: Words) -> list[str]:
         w(f"CPU budget: {caps}.", f"Presupuesto de CPU: {caps}."),
         w(f"Engine: {s.engine.get('engine', '?')}.", f"Motor: {s.engine.get('engine', '?')}."),
     ]  # fmt: skip
+    # What only a container engine has to state: the exact images, and the limits as Docker applied them.
+    if s.engine.get("images"):
+        items.append(w(f"Images: {s.engine['images']}.", f"Imágenes: {s.engine['images']}."))
+    if s.engine.get("caps"):
+        items.append(w(f"CPU caps as applied: {s.engine['caps']}.", f"Límites de CPU aplicados: {s.engine['caps']}."))
     if s.fault_spec:
         items.append(w(f"Same faults: {s.fault_spec}, at the same second of every run.",
                        f"Mismas fallas: {s.fault_spec}, en el mismo segundo de cada ejecución."))

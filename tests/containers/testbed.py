@@ -33,3 +33,9 @@ def wait_for_http(url: str, timeout: float = 60) -> bool:
             pass
         time.sleep(0.5)
     return False
+
+# `twinshop --engine compose` in the tests: its own offset (8001 -> 8701 ...), beside the
+# local engine's ports and the compose files' test projects above.
+ENGINE_OFFSET = PORT_OFFSET + 700
+# ...and for the refusals (a start that fails, one interrupted): projects of their own.
+REFUSAL_OFFSET = PORT_OFFSET + 800

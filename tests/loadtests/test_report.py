@@ -157,6 +157,20 @@ def test_unequal_budgets_and_access_logs_are_caveats(tmp_path: Path, comparison)
     assert "Logging differs" not in write(tmp_path / "same", comparison, lang="en").read_text()
 
 
+def test_a_container_engine_states_its_images_and_the_caps_as_applied(tmp_path: Path, comparison):
+    facts = {"engine": "compose (Docker Engine 20.10, Docker Compose 2.40)",
+             "images": "twinshop-monolith:latest (419fa1c0198c)",
+             "caps": "monolith: 1.5 CPUs for all its containers (cgroup /twinshop-ab/monolith)"}  # fmt: skip
+    page = write(tmp_path, replace(comparison, setup=replace(comparison.setup, engine=facts)), lang="en").read_text()
+    assert "Engine: compose (Docker Engine 20.10, Docker Compose 2.40)." in page
+    assert "Images: twinshop-monolith:latest (419fa1c0198c)." in page
+    assert "CPU caps as applied: monolith: 1.5 CPUs for all its containers (cgroup /twinshop-ab/monolith)." in page
+    assert json.loads((tmp_path / "summary.json").read_text())["setup"]["engine"] == facts
+    # The local engine states neither.
+    local = write(tmp_path / "local", comparison, lang="en").read_text()
+    assert "Images:" not in local and "CPU caps as applied" not in local
+
+
 # -- a fault drill's report --------------------------------------------------------------------------
 
 

@@ -4,11 +4,13 @@ with one line naming the variable - in the settings module and in the real gunic
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 from support import start_gunicorn
 
 from shop.config import ApiClientSettings, ConfigError, DatabaseSettings, NodeSettings, ServerSettings
+from shop.replica import in_docker_network
 
 GOOD_SECRETS = {"SECRET_KEY": "k" * 40, "DB_PASSWORD": "p" * 20, "GUNICORN_BIND": "127.0.0.1:0"}
 
@@ -124,3 +126,14 @@ def test_gunicorn_refuses_a_malformed_setting_in_one_line(app, name, value):
     result = start_gunicorn(app, {**os.environ, **GOOD_SECRETS, name: value})
     line = one_line_refusal(result)
     assert line.startswith(f"Error: {name} ") and value in line, line
+
+
+def test_outside_docker_a_replica_number_falls_back_to_the_hostname(monkeypatch):
+    # Docker's DNS is not this machine's resolver, so the number cannot be known: the host
+    # name stands in (inside compose the container tests see api-1, api-2 ... instead).
+    if in_docker_network():
+        pytest.skip("these tests run inside a Docker container: its DNS does know a name")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("TWINSHOP_NODE", "api-{replica}")
+    node = NodeSettings.from_env(default_node="api", default_variant="distributed").node
+    assert node == f"api-{socket.gethostname()}"

@@ -228,6 +228,7 @@ def test_a_malformed_port_offset_is_one_line_naming_the_variable(tmp_path, value
         (["compare", "--quick", "--fault", "kill:api-1@99s"], "would happen after the end of the 60-second run"),
         (["compare", "--quick", "--fault", "explode:api-1@5s"], "action 'explode' is not one of"),
         (["compare", "--quick", "--rounds", "0"], "--rounds must be from 1 to"),
+        (["compare", "--quick", "--reruns", "9"], "--reruns must be from 0 to 5, not 9"),
         (["compare", "--quick", "--cpus", "1", "--uncapped"], "do not go together"),
         (["compare", "--scenario", "scaling", "--fault", "kill:db@5s"], "do not go together"),
         (["compare", "--quick", "monolith", "monolith"], "each side of a comparison must differ"),

@@ -6,7 +6,7 @@ import os
 
 from twinshop.engines.base import Engine, EngineError
 
-ENGINES = ("local",)
+ENGINES = ("local", "compose")
 
 
 def open_engine(name: str | None = None) -> Engine:
@@ -16,4 +16,8 @@ def open_engine(name: str | None = None) -> Engine:
         from twinshop.engines.local import LocalEngine
 
         return LocalEngine()
+    if name == "compose":
+        from twinshop.engines.compose import ComposeEngine
+
+        return ComposeEngine()
     raise EngineError(f"unknown engine {name!r}: choose {' or '.join(ENGINES)}")

@@ -2,15 +2,16 @@
 
 The CLI and the comparison harness speak only to this interface, so a comparison can put any
 two deployments side by side. Engines implement it structurally (no base class to inherit):
-:class:`twinshop.engines.local.LocalEngine` runs processes under supervisord.
+:class:`twinshop.engines.local.LocalEngine` runs processes under supervisord,
+:class:`twinshop.engines.compose.ComposeEngine` containers with Docker Compose.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shop.config import DatabaseSettings
 from twinshop.options import VariantOptions
 from twinshop.topology import Ports, Topology
 
@@ -28,7 +29,7 @@ class ServiceStatus:
     pid: int | None
     address: str
     state: str  # RUNNING, STOPPED, STARTING, BACKOFF, EXITED, FATAL, DEGRADED (the monolith box)
-    health: str  # healthy | unhealthy | unreachable | - (not running)
+    health: str  # healthy | unhealthy | unreachable | starting (compose: its first check is due) | - (not running)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,27 @@ class CpuReading:
 class CpuSource(Protocol):
     """Where one service's CPU can be read: a process tree, a container's cgroup, ..."""
 
+    pid: int  # the service's main process: a source with another pid means the service restarted
+
     def read(self) -> CpuReading | None:
         """The CPU used since the previous call (the first call sets the baseline); None once it is gone."""
+
+
+class DatabaseReads(Protocol):
+    """The read methods of :class:`shop.repository.Repository` that the invariant checks use.
+
+    The local engine hands out a real Repository; the compose engine one that runs inside a
+    container (:class:`twinshop.engines.container_repository.ContainerRepository`), because
+    there the database is out of the host's reach on purpose.
+    """
+
+    def orders_exist(self, ids) -> set[int]: ...
+    def order_count(self) -> int: ...
+    def negative_stock_count(self) -> int: ...
+    def duplicate_idempotency_keys(self, *, limit: int = 5) -> list[str]: ...
+    def orders_without_items(self) -> int: ...
+    def stock_levels(self) -> dict[int, int]: ...
+    def ordered_quantities(self) -> dict[int, int]: ...
 
 
 class Engine(Protocol):
@@ -99,8 +119,9 @@ class Engine(Protocol):
     def reset(self, variant: str | None = None) -> list[str]:
         """Reload the seed data; returns the variants reset."""
 
-    def db_settings(self, variant: str) -> DatabaseSettings:
-        """How the harness reaches the variant's database (the invariant checks)."""
+    def repository(self, variant: str, *, wait_s: float = 30) -> AbstractContextManager[DatabaseReads]:
+        """The variant's database, to read (the invariant checks): waits up to ``wait_s`` for it to
+        accept connections, closes it on leaving the ``with`` block; EngineError when it cannot."""
 
     def cpu_sources(self, variant: str) -> dict[str, CpuSource]:
         """Service name -> where its CPU can be read now (asked again after a restart)."""

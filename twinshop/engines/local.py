@@ -19,13 +19,17 @@ import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import psutil
 
 from shop.config import DatabaseSettings
+from shop.db import Database
 from shop.dbadmin import DatabaseNotReady, init_db, reset_db, wait_for_db
+from shop.repository import Repository
 from twinshop import cpucap, mariadb
 from twinshop import topology as t
 from twinshop.engines.base import CpuReading, EngineError, ServiceStatus, UpResult
@@ -156,6 +160,20 @@ class LocalEngine:
             password=self.secrets().db_password,
             pool_size=2,
         )
+
+    @contextmanager
+    def repository(self, variant: str, *, wait_s: float = 30) -> Iterator[Repository]:
+        """The shop's Repository on the variant's database (published on 127.0.0.1 for this)."""
+        settings = self.db_settings(variant)
+        try:
+            wait_for_db(settings, timeout=wait_s)
+        except DatabaseNotReady as exc:
+            raise EngineError(str(exc)) from exc
+        database = Database(settings)
+        try:
+            yield Repository(database)
+        finally:
+            database.close()
 
     def entry_url(self, variant: str) -> str:
         return self.ports.url(self.ports.entry(variant))
