@@ -55,6 +55,7 @@ from twinshop.engines import open_engine
 from twinshop.engines.base import Engine, EngineError
 from twinshop.options import VARIANTS, CpuCaps, VariantOptions
 from twinshop.state import PROJECT_ROOT
+from twinshop.topology import Ports
 
 ROUNDS = 3
 # --quick: each run squeezed to this many seconds (3 rounds of 20 s per variant for the quick scenario:
@@ -123,21 +124,33 @@ class Deployment:
     label: str  # "monolith" when every side runs on one engine; "monolith@compose" when they differ
 
 
+# The same variant on both engines (monolith@local monolith@compose): the compose side runs as a
+# project of its own on ports shifted by this much, so both can run at once (no port of a topology
+# is 1000 away from another) and the user's own compose project is left alone.
+SHIFTED_ENGINE = "compose"
+SHIFT = 1000
+
+
 def deployments(engine: Engine, names: Sequence[str]) -> list[Deployment]:
     """VARIANT or VARIANT@ENGINE (``monolith@compose``) -> Deployments; the bare ones run on ``engine``."""
-    opened: dict[str, Engine] = {engine.name: engine}
-    found = []
+    wanted: list[tuple[str, str]] = []
     for name in names:
         variant, _, engine_name = name.partition("@")
         if variant not in VARIANTS:
             raise ComparisonError(f"unknown variant {variant!r} in {name!r}: choose monolith or distributed")
-        engine_name = engine_name or engine.name
-        if engine_name not in opened:
+        wanted.append((variant, engine_name or engine.name))
+    engines_of = {v: {e for v2, e in wanted if v2 == v} for v, _e in wanted}
+    opened: dict[tuple[str, bool], Engine] = {(engine.name, False): engine}
+    found: list[tuple[str, Engine]] = []
+    for name, (variant, engine_name) in zip(names, wanted, strict=True):
+        shifted = engine_name == SHIFTED_ENGINE and len(engines_of[variant]) > 1
+        if (engine_name, shifted) not in opened:
+            ports = Ports(engine.ports.offset + SHIFT) if shifted else engine.ports
             try:
-                opened[engine_name] = open_engine(engine_name)
+                opened[engine_name, shifted] = open_engine(engine_name, ports)
             except EngineError as exc:
                 raise ComparisonError(f"{name}: {exc}") from None
-        found.append((variant, opened[engine_name]))
+        found.append((variant, opened[engine_name, shifted]))
     mixed = len({e.name for _v, e in found}) > 1
     result = [Deployment(v, e, f"{v}@{e.name}" if mixed else v) for v, e in found]
     labels = [d.label for d in result]
@@ -349,6 +362,18 @@ def put_back(sides: Sequence[Deployment]) -> None:
             pass  # the interruption is what gets reported; `twinshop status` shows the rest
 
 
+def take_down_shifted(sides: Sequence[Deployment], engine: Engine, say: Callable[[str], None]) -> None:
+    """Stop the sides that ran on shifted ports (no other command would find them)."""
+    for d in sides:
+        if d.engine.ports != engine.ports and d.engine.running(d.variant):
+            say(f"stopping {d.label} (it ran on ports shifted by {SHIFT} beside {d.variant} on "
+                f"the other engine)")  # fmt: skip
+            try:
+                d.engine.down(d.variant)
+            except EngineError as exc:
+                say(f"could not stop {d.label}: {exc}")
+
+
 # -- 4. one measured run ----------------------------------------------------------------------------
 
 
@@ -422,7 +447,7 @@ def measure(
                 applied = drill.stop()
     pids_after = pids_of(engine, variant)
     if events:
-        tracker.begin("restore", variant, round)
+        tracker.begin("restore", label or variant, round)
         restored = restore(engine, variant)
     records = files.records()
     if not records:
@@ -432,7 +457,7 @@ def measure(
     users = files.users(start_time) or planned
     checked = None
     if before is not None:
-        tracker.begin("checks", variant, round)
+        tracker.begin("checks", label or variant, round)
         checked = invariants.check(engine, variant, records, before)
     return Measurement(
         variant=variant,
@@ -577,6 +602,8 @@ def run_comparison(
         except BaseException:
             put_back(sides)
             raise
+        finally:
+            take_down_shifted(sides, engine, say)
     violations = [
         f"{a.variant} round {a.round}: {text}"
         for v in comparison.variants

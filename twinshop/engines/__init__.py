@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 
 from twinshop.engines.base import Engine, EngineError
+from twinshop.topology import Ports
 
 ENGINES = ("local", "compose")
 
 
-def open_engine(name: str | None = None) -> Engine:
-    """The engine called ``name`` (default: TWINSHOP_ENGINE, else local)."""
+def open_engine(name: str | None = None, ports: Ports | None = None) -> Engine:
+    """The engine called ``name`` (default: TWINSHOP_ENGINE, else local) on ``ports`` (default: the offset's)."""
     name = name or os.environ.get("TWINSHOP_ENGINE") or "local"
     if name == "local":
         from twinshop.engines.local import LocalEngine
 
-        return LocalEngine()
+        return LocalEngine(ports=ports)
     if name == "compose":
         from twinshop.engines.compose import ComposeEngine
 
-        return ComposeEngine()
+        return ComposeEngine(ports=ports)
     raise EngineError(f"unknown engine {name!r}: choose {' or '.join(ENGINES)}")

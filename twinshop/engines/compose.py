@@ -358,10 +358,12 @@ class ComposeEngine:
 
     def __init__(self, home: Home | Path | None = None, ports: t.Ports | None = None):
         # The installation's home gives the secrets (the same ones the local engine generates);
-        # the engine keeps its own state (options, override files) in a folder of its own.
+        # the engine keeps its own state (options, override files) in a folder of its own, one per
+        # port offset as the projects are (compare runs a second project on shifted ports).
         self.installation = home if isinstance(home, Home) else Home(Path(home).resolve()) if home else Home.default()
-        self.home = Home(self.installation.root / "compose")
         self.ports = ports or t.Ports(port_offset())
+        shifted = self.ports.offset != port_offset()
+        self.home = Home(self.installation.root / (f"compose-{self.ports.offset}" if shifted else "compose"))
         self._docker: Docker | None = None
 
     # -- the Docker engine ----------------------------------------------------------------------
