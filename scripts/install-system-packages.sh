@@ -4,6 +4,7 @@
 #   with --test also chromium (the browser the report tests open pages in), and for the
 #   container tests docker.io (Debian's Docker engine), iptables (its bridge networks) and
 #   mmdebstrap (makes debian:bookworm-slim from Debian's archive where Docker Hub is out of reach),
+#   docker-compose (Debian's Compose v1, which twinshop must refuse clearly),
 #   with --bench also wrk (the load generator of the benchmarks/ scripts).
 # As root it runs apt-get directly, otherwise through sudo; without either it says what to run.
 set -euo pipefail
@@ -20,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
     command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || packages+=(docker.io)
     command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || packages+=(iptables)
     command -v mmdebstrap >/dev/null 2>&1 || packages+=(mmdebstrap)
+    # Debian's Compose v1: the tests check that twinshop refuses it in one line naming the fix
+    [ -x /usr/bin/docker-compose ] || packages+=(docker-compose)
 fi
 if [ "${1:-}" = "--bench" ]; then
     command -v wrk >/dev/null 2>&1 || packages+=(wrk)
