@@ -612,6 +612,7 @@ class Walk:
     recorded: dict[str, list[str]] = field(default_factory=dict)  # slow blocks' outputs, by command
     rewrites: dict[tuple[Path, int], list[str]] = field(default_factory=dict)  # (file, command line) -> output
     failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # figures not made yet (the walk goes on)
 
     def lab(self, path: Path) -> None:
         for item in parse(path):
@@ -619,6 +620,9 @@ class Walk:
                 self.directive(item)
             else:
                 self.block(item)
+            if self.failures and not self.write:
+                # What follows a difference mostly repeats it (a shop that did not start ...): stop at the first.
+                raise LabError("stopped at the first difference")
 
     def directive(self, d: Directive) -> None:
         o = d.options
@@ -632,7 +636,7 @@ class Walk:
                 screenshot(self.machine, o, save=self.write)
                 self.log(f"  browser {o.get('shot')}" + (f" -> {target.relative_to(ROOT)}" if self.write else ""))
             if not self.write and not target.exists():
-                self.failures.append(f"{d.where}: the figure {o.get('file')} does not exist (run `make docs-figures`)")
+                self.missing.append(f"{d.where}: the figure {o.get('file')} does not exist (run `make docs-figures`)")
         if "wait" in o:
             time.sleep(float(o.get("wait")))
 
@@ -850,11 +854,13 @@ def walk(labs: list[Path], *, write: bool, offset: int | None = None, log=print,
                 try:
                     w.lab(lab)
                 except LabError as exc:
-                    w.failures.append(str(exc))
+                    if str(exc) != "stopped at the first difference":
+                        w.failures.append(str(exc))
                     break
         finally:
             machine.stop_all()
             subprocess.run([str(ROOT / ".venv/bin/twinshop"), "down"], env=machine.env(), capture_output=True)
+    w.failures += w.missing
     if write:
         apply_rewrites(w.rewrites, paired=paired)
         if w.recorded:
