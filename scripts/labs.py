@@ -17,10 +17,15 @@ Words in that comment (several may be combined):
 ``slow``             run only by ``write`` (a comparison, a Docker build: minutes); ``check`` only makes
                      sure the command would be accepted (``twinshop compare``: the harness's own plan
                      checks; any command: shell syntax, the repository files it names)
-``skip="why"``       never run (typed by hand: an interactive shell, ``sudo usermod``)
+``skip="why"``       never run (typed by hand: an interactive shell, ``sudo usermod``; an exercise of an
+                     hour): ``check`` only makes the same checks as for ``slow``
 ``bg=NAME``          start the block in the background (a second terminal) and go on; ``stop=NAME``
                      on a later block or comment stops it and compares what it printed
 ``wait=S``           sleep S seconds after the block (HAProxy's health checks need a moment)
+``pace=S``           in ``write`` only, sleep S seconds before the block (a step timed against a slow
+                     background run: "add a replica after 30 seconds")
+``join=NAME``        wait until the background block NAME ends by itself, then compare what it printed
+``after=NAME:REGEX`` in ``write`` only, first wait until the background block NAME printed REGEX
 ``unordered``        the lines may come in any order (replicas taking turns from wherever they were)
 ``pty``              run in a pseudo-terminal: a progress line that rewrites itself gives one line per update
 ``timeout=S``        seconds the block may take (default 60; 3600 for slow blocks)
@@ -32,8 +37,10 @@ Words in that comment (several may be combined):
 
 Standalone comments (not followed by a block): ``state=demo`` (bring the machine to the state
 ``make demo`` leaves: both variants running, orders placed), ``stop=NAME``, ``wait=S``, and
-``shot=URL file=docs/img/F.png [selector=CSS] [actions="click:CSS;select:CSS=V;sleep:S;wait:CSS"]
-[width=W height=H]`` (write: a screenshot in headless Chromium; check: the file exists).
+``shot=URL file=docs/img/F.png [selector=CSS] [actions="click:CSS;fill:CSS=TEXT;select:CSS=V;sleep:S;wait:CSS;goto:URL"]
+[width=W height=H] [always]`` (write: a screenshot in headless Chromium after those steps; check: the file
+exists, and with ``always`` the steps are taken in check mode too, because they change what follows —
+a purchase made in the browser is order number 1).
 
 Inside an expected output, ``…`` stands for any text within a line, and a line holding only ``…``
 for any number of lines. Some parts always vary and are always compared loosely (:data:`ALWAYS_VARY`:
@@ -56,6 +63,7 @@ docs/ holds a table written by :mod:`scripts.results` from the stored results (d
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import pty
@@ -161,7 +169,7 @@ class Options:
 
 
 KNOWN_WORDS = ("slow", "skip", "bg", "stop", "wait", "unordered", "pty", "timeout", "results", "figures", "state",
-               "shot", "file", "selector", "actions", "width", "height")  # fmt: skip
+               "shot", "file", "selector", "actions", "always", "width", "height", "pace", "join", "after")  # fmt: skip
 
 
 @dataclass
@@ -435,6 +443,7 @@ class Machine:
             TWINSHOP_MONOLITH_PORT=str(8001 + self.offset),
             TWINSHOP_LB_PORT=str(8002 + self.offset),
             TWINSHOP_STATS_PORT=str(8404 + self.offset),
+            EXTRA_CA_CERTS=extra_ca_certs(),
             LANG="C.UTF-8",
             LC_ALL="C.UTF-8",
             COLUMNS="120",
@@ -445,6 +454,7 @@ class Machine:
 
     # The labs are typed for a student's machine; the runner moves them to its own.
     def command(self, text: str) -> str:
+        text = self.isolate_docker(text)
         text = re.sub(r"(?<![\w/.-])/tmp/", f"{self.tmp}/", text)
         text = re.sub(r"(?<![\w/.-])\.twinshop/", f"{self.home}/", text)
         # A student has one installation; this machine has several: `twinshop-*` is this home's cgroup.
@@ -452,12 +462,30 @@ class Machine:
         ports = "|".join(str(p) for p in BASE_PORTS)
         return re.sub(rf"(?<![\d.])({ports})(?!\d)", lambda m: str(int(m.group(1)) + self.offset), text)
 
+    def isolate_docker(self, text: str) -> str:
+        """Docker is one engine per machine: the labs' images, projects and secrets get names of their own
+        (``twinshop-labs-…``, ``.env`` in the private folder), so a colleague's containers and tags stay
+        untouched; the output is mapped back (:meth:`output`)."""
+        if "docker" not in text:
+            return text
+        for variant in ("monolith", "distributed"):
+            original = ROOT / "compose" / f"{variant}.yaml"
+            copy = ROOT / "compose" / f".labs-{variant}.yaml"  # beside the original: `build: context: ..` holds
+            if f"compose/{variant}.yaml" in text:
+                copy.write_text(re.sub(r"\btwinshop-(monolith|distributed)", r"twinshop-labs-\1", original.read_text()))
+                text = text.replace(f"compose/{variant}.yaml", f"compose/.labs-{variant}.yaml")
+        text = re.sub(r"(?<![\w./-])twinshop-(monolith|distributed)\b", r"twinshop-labs-\1", text)
+        text = re.sub(r"(?<![\w/.-])\.env(?![\w.])", f"{self.tmp}/.env", text)
+        # Behind a proxy that inspects HTTPS the build needs its authority (a student's machine does not).
+        return text.replace("docker build ", "docker build --build-arg EXTRA_CA_CERTS ")
+
     def cgroup_tag(self) -> str:
         from twinshop.state import Home
 
         return Home(self.home.resolve()).cgroup("x").split("/")[0]
 
     def output(self, text: str) -> str:
+        text = text.replace(f"{self.tmp}/.env", ".env").replace("twinshop-labs-", "twinshop-")
         text = text.replace(f"{self.home}/", ".twinshop/").replace(str(self.home), ".twinshop")
         text = text.replace(f"{self.tmp}/", "/tmp/")
         shifted = {p + self.offset: p for p in BASE_PORTS}
@@ -480,21 +508,58 @@ class Machine:
     def start(self, name: str, block: Block) -> None:
         log = self.tmp / f"bg-{name}.log"
         script = "\n".join(self.command(c.text) for c in block.commands)
-        with open(log, "wb") as out:
-            process = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=self.env(), stdout=out,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        if "pty" in block.options:
+            process = start_in_pty(script, {**self.env(), "TERM": "xterm"}, log)
+        else:
+            with open(log, "wb") as out:
+                process = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=self.env(), stdout=out,
+                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           start_new_session=True)  # fmt: skip
         self.background[name] = (process, log, block)
 
-    def stop(self, name: str) -> tuple[Block, list[str]]:
+    def wait_for(self, name: str, pattern: str, timeout: float = 900) -> None:
+        """Until the background block NAME has printed something matching ``pattern`` (or it ended)."""
+        if name not in self.background:
+            raise LabError(f"after={name}:...: nothing of that name runs in the background")
+        process, log, _ = self.background[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, log.read_text(errors="replace")) or process.poll() is not None:
+                return
+            time.sleep(0.5)
+        raise LabError(f"after={name}: {pattern!r} never came within {timeout:.0f} s")
+
+    def stop(self, name: str, *, wait: bool = False) -> tuple[Block, list[str]]:
+        """Stop a background block (``wait``: let it end by itself, as ``join`` does) and return what it printed."""
         if name not in self.background:
             raise LabError(f"stop={name}: nothing of that name was started (bg={name})")
         process, log, block = self.background.pop(name)
+        if wait:
+            try:
+                process.wait(timeout=float(block.options.get("timeout", "3600")))
+            except subprocess.TimeoutExpired:
+                pass
         stop_group(process)
-        return block, self.output(log.read_text(errors="replace")).split("\n")
+        text = log.read_text(errors="replace")
+        if "pty" in block.options:
+            time.sleep(0.5)  # the copying thread's last read
+            text = terminal_lines(log.read_text(errors="replace"))
+        return block, self.output(text).split("\n")
 
     def stop_all(self) -> None:
         for name in list(self.background):
             stop_group(self.background.pop(name)[0])
+
+
+@functools.cache
+def extra_ca_certs() -> str:
+    """The certificate authorities this machine trusts beyond Debian's list (a proxy's), for image builds."""
+    sys.path.insert(0, str(ROOT / "tests" / "containers"))
+    try:
+        from dockerhost import extra_ca_certs as found
+    finally:
+        sys.path.pop(0)
+    return found()
 
 
 def realign_status(text: str) -> str:
@@ -552,9 +617,39 @@ def run_in_pty(command: str, env: dict[str, str], timeout: float) -> str:
     finally:
         os.close(master)
         process.wait()
-    text = b"".join(chunks).decode(errors="replace")
+    return terminal_lines(b"".join(chunks).decode(errors="replace"))
+
+
+def terminal_lines(text: str) -> str:
+    """A terminal's output as lines: every rewrite of a line (``\\r``) becomes a line of its own."""
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # the cursor and clear-line codes
     return "\n".join(part for part in re.split(r"\r\n|\r|\n", text) if part.strip() or part == "")
+
+
+def start_in_pty(script: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A background block in a pseudo-terminal, its output copied to ``log`` by a thread."""
+    import threading
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave,
+                               start_new_session=True, close_fds=True)  # fmt: skip
+    os.close(slave)
+
+    def copy() -> None:
+        with open(log, "wb") as out:
+            while True:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out.write(data)
+                out.flush()
+        os.close(master)
+
+    threading.Thread(target=copy, daemon=True).start()
+    return process
 
 
 # -- 4. the cheap check of a slow command ------------------------------------------------------------
@@ -566,7 +661,7 @@ def check_slow(command: Command, machine: Machine, where: str) -> None:
     text = command.text
     if subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True).returncode != 0:
         raise LabError(f"{where}: bash does not accept `{text}`")
-    for token in re.findall(r"(?<![\w/.$-])((?:[\w.-]+/)+[\w.-]+\.(?:py|yaml|yml|md|sh|cfg))\b", text):
+    for token in re.findall(r"(?<![\w/.$-])((?:[\w.-]+/)+(?:[\w.-]+\.(?:py|yaml|yml|md|sh|cfg)|Dockerfile))\b", text):
         if not token.startswith(("/", ".twinshop/")) and not (ROOT / token).exists():
             raise LabError(f"{where}: `{token}` does not exist in the repository")
     for segment in re.split(r"&&|\|\||;|\n", text):
@@ -576,7 +671,6 @@ def check_slow(command: Command, machine: Machine, where: str) -> None:
 
 
 def check_twinshop_arguments(args: list[str], machine: Machine, where: str) -> None:
-    os.environ.update(TWINSHOP_HOME=str(machine.home), TWINSHOP_PORT_OFFSET=str(machine.offset))
     from twinshop.cli import build_parser
 
     try:
@@ -626,13 +720,16 @@ class Walk:
 
     def directive(self, d: Directive) -> None:
         o = d.options
+        self.paced(o)
+        if "join" in o:
+            self.stopped(o.get("join"), wait=True)
         if o.get("state") == "demo":
             demo_state(self.machine)
         if "stop" in o:
             self.stopped(o.get("stop"))
         if "shot" in o:
             target = ROOT / o.get("file")
-            if self.write or "actions" in o:  # a student's clicks change what comes next: made in both modes
+            if self.write or "always" in o:  # clicks that change what comes next (an order): made in both modes
                 screenshot(self.machine, o, save=self.write)
                 self.log(f"  browser {o.get('shot')}" + (f" -> {target.relative_to(ROOT)}" if self.write else ""))
             if not self.write and not target.exists():
@@ -640,20 +737,40 @@ class Walk:
         if "wait" in o:
             time.sleep(float(o.get("wait")))
 
+    def paced(self, o: Options) -> None:
+        """In ``write``: ``after=NAME:REGEX`` waits until the background block NAME printed REGEX, then
+        ``pace=S`` waits S seconds more (a step timed against a slow background run)."""
+        if not self.write:
+            return
+        if "after" in o:
+            name, _, pattern = o.get("after").partition(":")
+            self.machine.wait_for(name, pattern)
+        if "pace" in o:
+            time.sleep(float(o.get("pace")))
+
     def block(self, b: Block) -> None:
         o = b.options
+        self.paced(o)
+        if "join" in o:
+            self.stopped(o.get("join"), wait=True)
         if o.get("state") == "demo":
             demo_state(self.machine)
         if "stop" in o:
             self.stopped(o.get("stop"))
-        if "skip" in o:
+        if "skip" in o:  # typed by hand, or an exercise too long to run: check what can be checked
+            if not self.write:
+                for c in b.commands:
+                    try:
+                        check_slow(c, self.machine, f"{b.path.relative_to(ROOT)}:{c.line}")
+                    except LabError as exc:
+                        self.failures.append(str(exc))
             return
-        if "bg" in o:
+        slow = "slow" in o
+        if "bg" in o and (self.write or not slow):
             self.machine.start(o.get("bg"), b)
             if "wait" in o:
                 time.sleep(float(o.get("wait")))
             return
-        slow = "slow" in o
         if slow and not self.write:
             for c in b.commands:
                 try:
@@ -676,8 +793,10 @@ class Walk:
         if "wait" in o:
             time.sleep(float(o.get("wait")))
 
-    def stopped(self, name: str) -> None:
-        block, actual = self.machine.stop(name)
+    def stopped(self, name: str, *, wait: bool = False) -> None:
+        if name not in self.machine.background and not self.write:
+            return  # a slow background block, which `check` does not start
+        block, actual = self.machine.stop(name, wait=wait)
         # What the background block printed, all its commands together.
         expected = [line for c in block.commands for line in c.expected]
         if self.write:
@@ -686,6 +805,10 @@ class Walk:
                 self.rewrites[block.path, block.commands[-1].line] = new
                 for c in block.commands[:-1]:
                     self.rewrites[block.path, c.line] = []
+                if "slow" in block.options:
+                    self.recorded[record_key(block.commands[-1])] = new
+                if "results" in block.options or "figures" in block.options:
+                    keep_report(actual, block.options, block.where)
         else:
             problem = compare(expected, actual, block.options)
             if problem:
@@ -727,7 +850,8 @@ def demo_state(machine: Machine) -> None:
 
 def keep_report(actual: list[str], options: Options, where: str) -> None:
     """After a comparison in ``write``: its summary into docs/instructor/results/, its charts into docs/img/."""
-    match = next((re.search(r"report: (\S+)/index\.html", line) for line in reversed(actual) if "report: " in line), None)
+    lines = [line for line in reversed(actual) if "report: " in line]
+    match = re.search(r"report: (\S+)/index\.html", lines[0]) if lines else None
     if not match:
         raise LabError(f"{where}: the comparison printed no report path")
     folder = Path(match.group(1))
@@ -753,7 +877,8 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=args)
         try:
-            page = browser.new_page(viewport={"width": int(o.get("width", "1280")), "height": int(o.get("height", "720"))})
+            size = {"width": int(o.get("width", "1280")), "height": int(o.get("height", "720"))}
+            page = browser.new_page(viewport=size)
             page.goto(url)
             page.wait_for_load_state("networkidle")
             for action in filter(None, (o.get("actions") or "").split(";")):
@@ -860,6 +985,8 @@ def walk(labs: list[Path], *, write: bool, offset: int | None = None, log=print,
         finally:
             machine.stop_all()
             subprocess.run([str(ROOT / ".venv/bin/twinshop"), "down"], env=machine.env(), capture_output=True)
+            for copy in (ROOT / "compose").glob(".labs-*.yaml"):
+                copy.unlink()
     w.failures += w.missing
     if write:
         apply_rewrites(w.rewrites, paired=paired)
