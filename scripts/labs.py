@@ -262,11 +262,12 @@ def parse(path: Path) -> list[Block | Directive]:
             if fence.group(2) == "console":
                 options = pending[1] if pending else Options()
                 where = f"{path.relative_to(ROOT)}:{i + 1}"
-                items.append(Block(path, i + 1, options, parse_console(lines[i + 1:end], i + 1, where), (i + 1, end)))
+                items.append(Block(path, i + 1, options, parse_console(lines[i + 1 : end], i + 1, where), (i + 1, end)))
                 pending = None
             elif pending:
-                raise LabError(f"{path.relative_to(ROOT)}:{pending[0]}: a lab comment before a {fence.group(2) or 'plain'}"
-                               " block: only ```console blocks are run")  # fmt: skip
+                kind = fence.group(2) or "plain"
+                raise LabError(f"{path.relative_to(ROOT)}:{pending[0]}: a lab comment before a {kind} block: only "
+                               "```console blocks are run")  # fmt: skip
             i = end + 1
             continue
         if pending and line.strip():
@@ -302,7 +303,7 @@ def check_pairs() -> None:
         for i, (x, y) in enumerate(zip(shape(a), shape(b), strict=False)):
             if x != y:
                 raise LabError(f"{en.relative_to(ROOT)} and {es.relative_to(ROOT)} differ at their block {i + 1} "
-                               f"({a[i].where} / {b[i].where}): the same commands and outputs must be in both")  # fmt: skip
+                               f"({a[i].where} / {b[i].where}): both must hold the same commands")  # fmt: skip
         if len(a) != len(b):
             raise LabError(f"{en.relative_to(ROOT)} has {len(a)} blocks, {es.relative_to(ROOT)} {len(b)}")
 
@@ -318,6 +319,7 @@ def masked(line: str, varies: list[Vary]) -> tuple[str, list[tuple[Vary, str]]]:
     """The line with every varying part replaced by a marker, and the values that were there."""
     values: list[tuple[Vary, str]] = []
     for vary in varies:
+
         def replace(match: re.Match, vary=vary) -> str:
             group = 1 if match.re.groups else 0
             values.append((vary, match.group(group)))
@@ -498,8 +500,15 @@ class Machine:
             raw = run_in_pty(command, self.env(), timeout)
         else:
             try:
-                result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=self.env(), stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)  # fmt: skip
+                result = subprocess.run(
+                    ["bash", "-c", command],
+                    cwd=ROOT,
+                    env=self.env(),
+                    timeout=timeout,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
                 raw = result.stdout.decode(errors="replace")
             except subprocess.TimeoutExpired as exc:
                 raise LabError(f"`{text}` did not finish within {timeout:.0f} s") from exc
@@ -572,7 +581,9 @@ def realign_status(text: str) -> str:
                 end += 1
             rows = [lines[k].split() for k in range(i, end)]
             widths = [max(len(row[c]) for row in rows) for c in range(6)]
-            lines[i:end] = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+            lines[i:end] = [
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+            ]
     return "\n".join(lines)
 
 
@@ -779,8 +790,9 @@ class Walk:
                     self.failures.append(str(exc))
                 key = record_key(c)
                 if key not in RECORDED_OUTPUTS or trim(RECORDED_OUTPUTS[key]) != trim(c.expected):
-                    self.failures.append(f"{b.path.relative_to(ROOT)}:{c.line}: the output shown for `{c.text}` is "
-                                         "not the one `make docs-figures` recorded (docs/labs/recorded.json)")  # fmt: skip
+                    where = f"{b.path.relative_to(ROOT)}:{c.line}"
+                    self.failures.append(f"{where}: the output shown for `{c.text}` is not the one `make docs-figures` "
+                                         "recorded (docs/labs/recorded.json)")  # fmt: skip
             return
         timeout = float(o.get("timeout", "3600" if slow else "60"))
         for c in b.commands:
@@ -844,8 +856,8 @@ def demo_state(machine: Machine) -> None:
 
     for port in (8001, 8002):
         for n in range(3):
-            requests.post(f"http://127.0.0.1:{port + machine.offset}/api/orders", timeout=10,
-                          json={"email": "demo@example.com", "items": [{"product_id": 10 + n, "quantity": 1}]})  # fmt: skip
+            order = {"email": "demo@example.com", "items": [{"product_id": 10 + n, "quantity": 1}]}
+            requests.post(f"http://127.0.0.1:{port + machine.offset}/api/orders", json=order, timeout=10)
 
 
 def keep_report(actual: list[str], options: Options, where: str) -> None:
@@ -887,8 +899,10 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
                 except Exception as exc:  # Playwright's errors: say where the browser was
                     picture = Path(tempfile.gettempdir()) / "twinshop-labs-failed-shot.png"
                     page.screenshot(path=str(picture))
-                    raise LabError(f"in the browser, `{action}` failed on {page.url}: {str(exc).splitlines()[0]} "
-                                   f"(picture: {picture})") from None
+                    raise LabError(
+                        f"in the browser, `{action}` failed on {page.url}: {str(exc).splitlines()[0]} "
+                        f"(picture: {picture})"
+                    ) from None
             target = ROOT / o.get("file")
             if not save:
                 return
@@ -927,7 +941,7 @@ def do(page, action: str, machine: Machine) -> None:
 def apply_rewrites(rewrites: dict[tuple[Path, int], list[str]], *, paired: bool = True) -> list[Path]:
     """Put the regenerated outputs into the English text and, block for block, into its Spanish twin."""
     changed: list[Path] = []
-    for en, es in pairs():
+    for en, es in pairs() if paired else [(en, en) for en in lab_files("en")]:
         en_commands = [c for x in parse(en) if isinstance(x, Block) for c in x.commands]
         es_commands = [c for x in parse(es) if isinstance(x, Block) for c in x.commands]
         for path, commands in ((en, en_commands), (es, es_commands)) if paired else ((en, en_commands),):
@@ -949,7 +963,7 @@ def apply_rewrites(rewrites: dict[tuple[Path, int], list[str]], *, paired: bool 
 
 
 def selected(names: list[str]) -> list[Path]:
-    labs = [en for en, _ in pairs()]
+    labs = lab_files("en")
     if not names:
         return labs
     chosen = [p for p in labs if any(p.name.startswith(n.zfill(2)) or p.stem == n for n in names)]
@@ -1007,8 +1021,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/labs.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", choices=("check", "write"))
     parser.add_argument("labs", nargs="*", help="lab numbers or names (default: every lab)")
-    parser.add_argument("--unpaired", action="store_true",
-                        help="run the English text alone, while its Spanish twin is being translated")
+    parser.add_argument(
+        "--unpaired", action="store_true", help="run the English text alone, while its Spanish twin is being translated"
+    )
     args = parser.parse_args(argv)
     try:
         report = walk(selected(args.labs), write=args.mode == "write", paired=not args.unpaired)

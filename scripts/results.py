@@ -134,13 +134,17 @@ WORDS = {
     "none": ("no run stored yet: `make docs-figures`", "todavía no hay ejecuciones guardadas: `make docs-figures`"),
     "trust_ok": ("trustworthy", "confiable"),
     "trust_no": ("**not trustworthy**", "**no confiable**"),
-    "measured": ("Measured {created} on a {cores}-core machine; verdict: {trust}; {reruns} run(s) measured again "
-                 "because other programs took CPU.",
-                 "Medido el {created} en una máquina de {cores} núcleos; veredicto: {trust}; {reruns} ejecución(es) "
-                 "medida(s) otra vez porque otros programas usaron CPU."),
-    "runs": ("{n} stored run(s) of `{command}`, each of 3 rounds per variant; every cell: lowest–highest round "
-             "seen.", "{n} ejecución(es) guardada(s) de `{command}`, cada una de 3 rondas por variante; cada celda: "
-             "ronda más baja–más alta vista."),
+    "measured": (
+        "Measured {created} on a {cores}-core machine; verdict: {trust}; {reruns} run(s) measured again "
+        "because other programs took CPU.",
+        "Medido el {created} en una máquina de {cores} núcleos; veredicto: {trust}; {reruns} ejecución(es) "
+        "medida(s) otra vez porque otros programas usaron CPU.",
+    ),
+    "runs": (
+        "{n} stored run(s) of `{command}`, each of 3 rounds per variant; every cell: lowest–highest round seen.",
+        "{n} ejecución(es) guardada(s) de `{command}`, cada una de 3 rondas por variante; cada celda: "
+        "ronda más baja–más alta vista.",
+    ),
 }
 
 
@@ -167,8 +171,14 @@ def clear_cell(difference: dict | None, lang: str) -> str:
 
 def trust_line(run: dict, lang: str) -> str:
     reruns = sum(v.get("measured_again", 0) for v in run["variants"].values())
-    return word("measured", lang, created=(run.get("created") or "?")[:16], cores=(run.get("machine") or {}).get(
-        "logical_cores", "?"), trust=word("trust_ok" if run.get("trustworthy") else "trust_no", lang), reruns=reruns)
+    return word(
+        "measured",
+        lang,
+        created=(run.get("created") or "?")[:16],
+        cores=(run.get("machine") or {}).get("logical_cores", "?"),
+        trust=word("trust_ok" if run.get("trustworthy") else "trust_no", lang),
+        reruns=reruns,
+    )
 
 
 @table("quick-headline")
@@ -204,7 +214,7 @@ def quick_ranges(lang: str) -> str:
         rows.append(f"| {word(metric, lang)} | {cells[0]} | {cells[1]} |")
     trusted = sum(1 for run in runs if run.get("trustworthy"))
     note = word("runs", lang, n=len(runs), command="twinshop compare --quick")
-    trust = (f"{trusted}/{len(runs)} trustworthy." if lang == "en" else f"{trusted}/{len(runs)} confiables.")
+    trust = f"{trusted}/{len(runs)} trustworthy." if lang == "en" else f"{trusted}/{len(runs)} confiables."
     return "\n".join(rows) + "\n\n" + note + " " + trust + "\n"
 
 
@@ -215,40 +225,44 @@ DRILLS = {  # result name -> the command that made it
     "drill-standby": "twinshop compare --quick --fault kill-all-primaries:api@25s,start-all-primaries:api@40s",
 }
 
-WORDS.update({
-    "availability_run": ("availability over the run", "disponibilidad en toda la ejecución"),
-    "before": ("{event}: the 10 s before", "{event}: los 10 s antes"),
-    "after": ("{event}: the 10 s after", "{event}: los 10 s después"),
-    "until": ("{event}: until {next}", "{event}: hasta {next}"),
-    "end": ("the end", "el final"),
-    "failed_of": ("{failed} of {total} failed", "fallaron {failed} de {total}"),
-    "recovery": ("{event}: time to recover", "{event}: tiempo de recuperación"),
-    "no_impact": ("no visible impact", "sin impacto visible"),
-    "not_recovered": ("not recovered before {until}", "no se recuperó antes de {until}"),
-    "seconds": ("{n} s", "{n} s"),
-    "skipped": ("skipped: {why}", "omitido: {why}"),
-    "target": ("target: {name}", "objetivo: {name}"),
-    "met": ("met", "cumplido"),
-    "not_met": ("**not met**", "**no cumplido**"),
-    "comparison": ("for comparison (no target)", "solo para comparar (sin objetivo)"),
-    "p95_run": ("p95 over the run (ms)", "p95 en toda la ejecución (ms)"),
-    "invariants": ("invariants", "invariantes"),
-    "held": ("held ({orders} orders accepted)", "se cumplieron ({orders} pedidos aceptados)"),
-    "violated": ("**violated**", "**no se cumplieron**"),
-    "n": ("n", "n"),
-    "cpu": ("CPU budget", "presupuesto de CPU"),
-    "mono_rps": ("monolith req/s (p95 ms)", "monolito pet/s (p95 ms)"),
-    "dist_rps": ("distributed req/s (p95 ms)", "distribuida pet/s (p95 ms)"),
-    "ratio": ("distributed / monolith", "distribuida / monolito"),
-    "trusted_cell": ("trustworthy?", "¿confiable?"),
-})
+WORDS.update(
+    {
+        "availability_run": ("availability over the run", "disponibilidad en toda la ejecución"),
+        "before": ("{event}: the 10 s before", "{event}: los 10 s antes"),
+        "after": ("{event}: the 10 s after", "{event}: los 10 s después"),
+        "until": ("{event}: until {next}", "{event}: hasta {next}"),
+        "end": ("the end", "el final"),
+        "failed_of": ("{failed} of {total} failed", "fallaron {failed} de {total}"),
+        "recovery": ("{event}: time to recover", "{event}: tiempo de recuperación"),
+        "no_impact": ("no visible impact", "sin impacto visible"),
+        "not_recovered": ("not recovered before {until}", "no se recuperó antes de {until}"),
+        "seconds": ("{n} s", "{n} s"),
+        "skipped": ("skipped: {why}", "omitido: {why}"),
+        "target": ("target: {name}", "objetivo: {name}"),
+        "met": ("met", "cumplido"),
+        "not_met": ("**not met**", "**no cumplido**"),
+        "comparison": ("for comparison (no target)", "solo para comparar (sin objetivo)"),
+        "p95_run": ("p95 over the run (ms)", "p95 en toda la ejecución (ms)"),
+        "invariants": ("invariants", "invariantes"),
+        "held": ("held ({orders} orders accepted)", "se cumplieron ({orders} pedidos aceptados)"),
+        "violated": ("**violated**", "**no se cumplieron**"),
+        "n": ("n", "n"),
+        "cpu": ("CPU budget", "presupuesto de CPU"),
+        "mono_rps": ("monolith req/s (p95 ms)", "monolito pet/s (p95 ms)"),
+        "dist_rps": ("distributed req/s (p95 ms)", "distribuida pet/s (p95 ms)"),
+        "ratio": ("distributed / monolith", "distribuida / monolito"),
+        "trusted_cell": ("trustworthy?", "¿confiable?"),
+    }
+)
 
-TARGET_NAMES = {
+TARGET_NAMES = {  # the drills' targets (loadtests/drills.py), in Spanish
     "killing 1 API replica costs ≤ 0.5 % of requests": "matar 1 réplica de API cuesta ≤ 0,5 % de las peticiones",
-    "a database restart is recovered by every service with no manual step":
-        "todos los servicios se recuperan de un reinicio de la base de datos sin pasos manuales",
-    "a crashed monolith process is restarted by supervisord (downtime reported)":
-        "supervisord vuelve a arrancar un proceso caído del monolito (se informa el tiempo sin servicio)",
+    "a database restart is recovered by every service with no manual step": (
+        "todos los servicios se recuperan de un reinicio de la base de datos sin pasos manuales"
+    ),
+    "a crashed monolith process is restarted by supervisord (downtime reported)": (
+        "supervisord vuelve a arrancar un proceso caído del monolito (se informa el tiempo sin servicio)"
+    ),
 }
 
 
@@ -278,7 +292,7 @@ def drill_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
                    for v in variants}  # fmt: skip
         events = {v: next((e for e in runs[v].get("events") or [] if e["label"] == label), None) for v in variants}
 
-        def cells(make) -> list[str]:
+        def cells(make, events=events, impacts=impacts) -> list[str]:
             out = []
             for v in variants:
                 if events[v] and events[v].get("skipped"):
@@ -289,8 +303,9 @@ def drill_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
                     out.append(make(impacts[v]))
             return out
 
-        rows.append((word("before", lang, event=f"`{label}`"), cells(lambda i: percent(i["before"]["availability"], lang, 1))))
-        rows.append((word("after", lang, event=f"`{label}`"), cells(lambda i: percent(i["after"]["availability"], lang, 1))))
+        for window in ("before", "after"):
+            rows.append((word(window, lang, event=f"`{label}`"),
+                         cells(lambda i, window=window: percent(i[window]["availability"], lang, 1))))  # fmt: skip
         nxt = next((i["next_event"] for i in impacts.values() if i and i.get("next_event")), None)
         rows.append((word("until", lang, event=f"`{label}`", next=f"`{nxt}`" if nxt else word("end", lang)),
                      cells(lambda i: word("failed_of", lang, failed=number(i["until_next"]["failures"], lang, 0),
@@ -336,8 +351,13 @@ for _name in DRILLS:
 @table("drill-ranges")
 def drill_ranges(lang: str) -> str:
     """Every stored drill: availability over the run and the target's outcome, as ranges over the stored runs."""
-    lines = [f"| {'drill' if lang == 'en' else 'simulacro'} | {word('monolith', lang)} | {word('distributed', lang)} | " +
-             ("runs (trustworthy)" if lang == "en" else "ejecuciones (confiables)") + " |", "|---|---|---|---|"]
+    drill = "drill" if lang == "en" else "simulacro"
+    lines = [
+        f"| {drill} | {word('monolith', lang)} | {word('distributed', lang)} | "
+        + ("runs (trustworthy)" if lang == "en" else "ejecuciones (confiables)")
+        + " |",
+        "|---|---|---|---|",
+    ]
     for name, command in DRILLS.items():
         runs = load(name)
         if not runs:
@@ -376,11 +396,12 @@ def scaling_table(lang: str) -> str:
         cpu = number(step["cpus"], lang, 1) + (f" ({number(step['wanted_cpus'], lang, 1)})" if step["capped"] else "")
         trusted = word("yes" if m["trustworthy"] and d["trustworthy"] else "no", lang)
         lines.append(f"| {step['n']} | {cpu} | {cell(m)} | {cell(d)} | {ratio} | {trusted} |")
-    note = ("CPU budget in brackets: what the step asked for, when the machine could not give it."
-            if lang == "en" else "Entre paréntesis en el presupuesto: lo que pedía el paso, cuando la máquina no podía darlo.")
-    summary = run.get("summary") or []
-    return "\n".join(lines) + "\n\n" + note + " " + trust_line_scaling(run, lang) + "\n" + \
-        ("".join(f"\n> {line}\n" for line in summary[:0]))  # fmt: skip
+    note = (
+        "CPU budget in brackets: what the step asked for, when the machine could not give it."
+        if lang == "en"
+        else "Entre paréntesis en el presupuesto: lo que pedía el paso, cuando la máquina no podía darlo."
+    )
+    return "\n".join(lines) + "\n\n" + note + " " + trust_line_scaling(run, lang) + "\n"
 
 
 def trust_line_scaling(run: dict, lang: str) -> str:
@@ -423,8 +444,10 @@ def check_generated() -> list[str]:
                 problems.append(f"{path.relative_to(ROOT)}: {exc}")
                 continue
             if m.group(4) != wanted:
-                problems.append(f"{path.relative_to(ROOT)}: the table `{m.group(2)} {m.group(3)}` is not what the "
-                                "stored results give (run `make docs-figures`, or `python scripts/results.py`)")
+                problems.append(
+                    f"{path.relative_to(ROOT)}: the table `{m.group(2)} {m.group(3)}` is not what the "
+                    "stored results give (run `make docs-figures`, or `python scripts/results.py`)"
+                )
     return problems
 
 

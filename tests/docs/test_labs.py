@@ -82,7 +82,10 @@ def test_a_changed_message_fails():
 
 def test_pids_clocks_and_durations_vary_but_not_the_words_around_them():
     shown = "monolith  monolith  9341  127.0.0.1:8001  RUNNING  healthy\nServer-Timing: db;dur=0.84, app;dur=36.80"
-    assert compare(shown, "monolith monolith 123 127.0.0.1:8001 RUNNING healthy\nServer-Timing: db;dur=9, app;dur=12.5") is None
+    assert (
+        compare(shown, "monolith monolith 123 127.0.0.1:8001 RUNNING healthy\nServer-Timing: db;dur=9, app;dur=12.5")
+        is None
+    )
     assert compare(shown, "monolith monolith 123 127.0.0.1:8001 STOPPED healthy\nServer-Timing: db;dur=9, app;dur=12.5")
     assert compare(shown, "monolith monolith 123 127.0.0.1:8001 RUNNING healthy\nServer-Timing: db;dur=9")
 
