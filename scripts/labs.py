@@ -718,6 +718,7 @@ class Walk:
     rewrites: dict[tuple[Path, int], list[str]] = field(default_factory=dict)  # (file, command line) -> output
     failures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # figures not made yet (the walk goes on)
+    skip_slow: bool = False  # write: the quick blocks and the pictures only, slow outputs kept as they are
 
     def lab(self, path: Path) -> None:
         for item in parse(path):
@@ -731,6 +732,8 @@ class Walk:
 
     def directive(self, d: Directive) -> None:
         o = d.options
+        if self.write and "after" in o and o.get("after").partition(":")[0] not in self.machine.background:
+            return  # timed against a slow background run that was skipped (--skip-slow): so is this picture
         self.paced(o)
         if "join" in o:
             self.stopped(o.get("join"), wait=True)
@@ -753,6 +756,8 @@ class Walk:
         ``pace=S`` waits S seconds more (a step timed against a slow background run)."""
         if not self.write:
             return
+        if "after" in o and o.get("after").partition(":")[0] not in self.machine.background:
+            return  # its slow background run was skipped: so is the wait for it
         if "after" in o:
             name, _, pattern = o.get("after").partition(":")
             self.machine.wait_for(name, pattern)
@@ -777,6 +782,8 @@ class Walk:
                         self.failures.append(str(exc))
             return
         slow = "slow" in o
+        if slow and self.skip_slow:
+            return
         if "bg" in o and (self.write or not slow):
             self.machine.start(o.get("bg"), b)
             if "wait" in o:
@@ -806,8 +813,10 @@ class Walk:
             time.sleep(float(o.get("wait")))
 
     def stopped(self, name: str, *, wait: bool = False) -> None:
-        if name not in self.machine.background and not self.write:
-            return  # a slow background block, which `check` does not start
+        if name not in self.machine.background and (not self.write or self.skip_slow):
+            return  # a slow background block, which `check` (or `write --skip-slow`) does not start
+        if not wait and name in self.machine.background:
+            self.settle(name)
         block, actual = self.machine.stop(name, wait=wait)
         # What the background block printed, all its commands together.
         expected = [line for c in block.commands for line in c.expected]
@@ -825,6 +834,19 @@ class Walk:
             problem = compare(expected, actual, block.options)
             if problem:
                 self.failures.append(f"{block.where}: the background block printed something else:\n{problem}")
+
+    def settle(self, name: str, timeout: float = 60) -> None:
+        """Before stopping a background block, give it time (a busy machine) to print what the lab shows."""
+        process, log, block = self.machine.background[name]
+        expected = [line for c in block.commands for line in c.expected]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            text = log.read_text(errors="replace")
+            if "pty" in block.options:
+                text = terminal_lines(text)
+            if compare(expected, self.machine.output(text).split("\n"), block.options) is None:
+                return
+            time.sleep(0.5)
 
     def judge(self, b: Block, c: Command, actual: list[str]) -> None:
         if self.write:
@@ -906,12 +928,24 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
             target = ROOT / o.get("file")
             if not save:
                 return
+            # The page shows the runner's ports; the picture shows the student's, as the text outputs do.
+            shifted = {str(port + machine.offset): str(port) for port in BASE_PORTS}
+            page.evaluate(SHOW_STUDENT_PORTS, shifted)
             if o.get("selector"):
                 page.locator(o.get("selector")).screenshot(path=str(target))
             else:
                 page.screenshot(path=str(target))
         finally:
             browser.close()
+
+
+SHOW_STUDENT_PORTS = """shifted => {
+    const fix = text => text.replace(/127\\.0\\.0\\.1:(\\d+)/g,
+                                     (all, port) => shifted[port] ? "127.0.0.1:" + shifted[port] : all);
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) node.nodeValue = fix(node.nodeValue);
+    for (const input of document.querySelectorAll("input")) input.value = fix(input.value);
+}"""
 
 
 def do(page, action: str, machine: Machine) -> None:
@@ -978,7 +1012,9 @@ class Report:
     seconds: float
 
 
-def walk(labs: list[Path], *, write: bool, offset: int | None = None, log=print, paired: bool = True) -> Report:
+def walk(
+    labs: list[Path], *, write: bool, offset: int | None = None, log=print, paired: bool = True, skip_slow: bool = False
+) -> Report:
     """Run the labs in order, as one student would, on a private machine state; stop everything at the end."""
     started = time.monotonic()
     if paired:
@@ -986,7 +1022,7 @@ def walk(labs: list[Path], *, write: bool, offset: int | None = None, log=print,
     offset = int(os.environ.get("TWINSHOP_LABS_PORT_OFFSET", DEFAULT_OFFSET)) if offset is None else offset
     with tempfile.TemporaryDirectory(prefix="twinshop-labs-") as tmp:
         machine = Machine(home=Path(tmp) / "home", offset=offset, tmp=Path(tmp))
-        w = Walk(machine, write, log)
+        w = Walk(machine, write, log, skip_slow=skip_slow)
         try:
             for lab in labs:
                 log(f"{lab.relative_to(ROOT)}")
@@ -1024,9 +1060,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unpaired", action="store_true", help="run the English text alone, while its Spanish twin is being translated"
     )
+    parser.add_argument(
+        "--skip-slow",
+        action="store_true",
+        help="write: rerun the quick blocks and the pictures only (minutes, not an hour)",
+    )
     args = parser.parse_args(argv)
     try:
-        report = walk(selected(args.labs), write=args.mode == "write", paired=not args.unpaired)
+        report = walk(
+            selected(args.labs), write=args.mode == "write", paired=not args.unpaired, skip_slow=args.skip_slow
+        )
     except LabError as exc:
         print(f"labs: {exc}", file=sys.stderr)
         return 1
