@@ -45,6 +45,7 @@ compose-plugin: install
 
 docs-figures: install
 	scripts/install-system-packages.sh --test
+	scripts/install-system-packages.sh --bench
 	$(BIN)/python scripts/labs.py write
 
 labs-check: install

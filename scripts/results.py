@@ -36,7 +36,7 @@ def digest(summary: dict, folder: Path) -> dict:
         "verdict": summary.get("verdict"),
         "summary": summary.get("summary"),
         "caveats": summary.get("caveats"),
-        "machine": (summary.get("setup") or {}).get("machine"),
+        "machine": (summary.get("setup") or {}).get("machine") or summary.get("machine"),  # compare / scaling
         "faults": (summary.get("setup") or {}).get("faults"),
         "differences": summary.get("differences"),
         "variants": {},
