@@ -438,6 +438,7 @@ class Machine:
     offset: int
     tmp: Path
     background: dict[str, tuple[subprocess.Popen, Path, Block]] = field(default_factory=dict)
+    used_docker: bool = False
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINSHOP_", "LOCUST_"))}
@@ -477,6 +478,7 @@ class Machine:
         untouched; the output is mapped back (:meth:`output`)."""
         if "docker" not in text:
             return text
+        self.used_docker = True
         for variant in ("monolith", "distributed"):
             original = ROOT / "compose" / f"{variant}.yaml"
             copy = ROOT / "compose" / f".labs-{variant}.yaml"  # beside the original: `build: context: ..` holds
@@ -580,6 +582,21 @@ class Machine:
     def stop_all(self) -> None:
         for name in list(self.background):
             stop_group(self.background.pop(name)[0])
+
+
+def remove_lab_containers(machine: Machine) -> None:
+    """What a lab left running in Docker when it stopped half-way: the box it ran, its compose projects."""
+    env = machine.env()
+    box = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", "monolith"], env=env,
+                         capture_output=True, text=True)  # fmt: skip
+    if box.returncode == 0 and box.stdout.strip().startswith("twinshop-labs-"):
+        subprocess.run(["docker", "rm", "-f", "-v", "monolith"], env=env, capture_output=True)
+    for variant in ("monolith", "distributed"):
+        copy = ROOT / "compose" / f".labs-{variant}.yaml"
+        if copy.exists():
+            down = ["docker", "compose", "-f", str(copy), "--profile", "standby", "down", "--volumes"]
+            secrets = {"SECRET_KEY": "unused-for-down", "DB_PASSWORD": "unused-for-down"}  # the file requires them
+            subprocess.run(down, env={**env, **secrets}, capture_output=True, timeout=300)
 
 
 @functools.cache
@@ -1070,6 +1087,8 @@ def walk(
         finally:
             machine.stop_all()
             subprocess.run([str(ROOT / ".venv/bin/twinshop"), "down"], env=machine.env(), capture_output=True)
+            if machine.used_docker:
+                remove_lab_containers(machine)
             for copy in (ROOT / "compose").glob(".labs-*.yaml"):
                 copy.unlink()
     w.failures += w.missing
