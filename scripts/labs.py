@@ -2,7 +2,12 @@
 
     python scripts/labs.py check [LAB ...]   run the labs' commands, fail where the text and reality differ
     python scripts/labs.py write [LAB ...]   run them (the slow ones too), rewrite the outputs, figures, tables
-    make docs-figures                        = write, every lab
+    make docs-figures                        = write, every lab (about an hour: comparisons, Docker builds)
+    make labs-check                          = check, every lab (about 3 minutes)
+
+``write --skip-slow`` reruns the quick blocks and the pictures only; ``write --only TEXT`` only the blocks
+whose command contains TEXT (a block that needs nothing before it, as the benchmark); ``--unpaired``
+runs the English text alone while its Spanish twin is being translated.
 
 **The convention.** A lab's commands and what they print are ```console blocks: a line starting
 with ``$ `` is a command (its continuation lines follow, indented, until the shell would run it);
