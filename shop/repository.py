@@ -389,6 +389,18 @@ class Repository:
             return {int(r["category_id"]): (int(r["orders"]), int(r["units"]), money(r["revenue"]))
                     for r in cur.fetchall()}  # fmt: skip
 
+    def event_progress(self) -> dict[str, int]:
+        """How far the follow-up work is: orders, mails sent, orders counted in the sales figures, events
+        still in the outbox (one round trip; the harness samples it every second during a run)."""
+        with self.db.read() as cur:
+            cur.execute(
+                "SELECT (SELECT COUNT(*) FROM orders) AS orders,"
+                " (SELECT COUNT(*) FROM order_mail WHERE state = 'sent') AS mailed,"
+                " (SELECT COUNT(*) FROM sales_counted) AS counted,"
+                " (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished"
+            )
+            return {key: int(value) for key, value in cur.fetchone().items()}
+
     def unpublished_event_count(self) -> int:
         """Outbox rows the relay has not published yet (the distributed variant's backlog before RabbitMQ)."""
         with self.db.read() as cur:

@@ -42,7 +42,7 @@ from loadtests.analysis.run import Measurement, RunAnalysis, analyse
 from loadtests.harness import invariants
 from loadtests.harness.locust import LocustFailed, LocustProcess, RunFiles, headless_command
 from loadtests.harness.progress import Phase, Progress, ProgressTracker, StderrProgressBar
-from loadtests.harness.sampling import CpuSampler, as_tuples
+from loadtests.harness.sampling import CpuSampler, EventSampler, as_tuples, relative
 from loadtests.scenarios import (
     COMPARE_DEFAULT,
     DEFAULT_SEED,
@@ -52,6 +52,7 @@ from loadtests.scenarios import (
     get_scenario,
 )
 from twinshop.engines.base import Engine, EngineError
+from twinshop.events import Unreachable
 from twinshop.options import VARIANTS, CpuCaps, VariantOptions
 from twinshop.state import PROJECT_ROOT
 
@@ -292,7 +293,10 @@ def restore(engine: Engine, variant: str, timeout_s: float = 90.0) -> list[str]:
     options = engine.options(variant) or VariantOptions(variant)
     try:
         engine.up(options, timeout=timeout_s)  # the variant runs as it was asked to: start what stopped, wait
-    except EngineError as exc:
+        if engine.mailbox(variant).delay():  # a slow:mail drill: the mail server answers at its usual pace again
+            engine.mailbox(variant).set_delay(0)
+            stopped.append("mail (delay)")
+    except (EngineError, Unreachable) as exc:
         raise ComparisonError(f"the {variant} services did not all come back after the drill: {exc}") from exc
     return stopped
 
@@ -347,6 +351,7 @@ def measure(
     before = invariants.snapshot(engine, variant) if plan.request.check_invariants else None
     pids_before = pids_of(engine, variant)
     sampler = CpuSampler(engine, variant).start()
+    event_sampler = EventSampler(engine, variant).start()
     drill = (
         drills.Drill(engine, variant, events, meta_path=files.meta, log_path=folder / "faults.log",
                      api_replicas=options.api if options else 3)
@@ -377,9 +382,15 @@ def measure(
             if drill is not None:
                 applied = drill.stop()
     pids_after = pids_of(engine, variant)
-    if events:
-        tracker.begin("restore", variant, round)
-        restored = restore(engine, variant)
+    try:
+        if events:
+            tracker.begin("restore", variant, round)
+            restored = restore(engine, variant)
+        # The order events' backlog: its work goes on after the load stops (the sampler keeps watching).
+        tracker.begin("checks", variant, round)
+        drain = invariants.wait_for_events(engine, variant)
+    finally:
+        event_samples = event_sampler.stop()
     records = files.records()
     if not records:
         raise ComparisonError(f"the run against {variant} produced no data (see {files.log}): {files.log_tail()}")
@@ -388,8 +399,7 @@ def measure(
     users = files.users(start_time) or planned
     checked = None
     if before is not None:
-        tracker.begin("checks", variant, round)
-        checked = invariants.check(engine, variant, records, before)
+        checked = invariants.check(engine, variant, records, before, drain=drain)
     return Measurement(
         variant=variant,
         round=round,
@@ -409,6 +419,8 @@ def measure(
         restored=restored,
         api_replicas=options.api if options and variant == "distributed" else None,
         invariants=checked,
+        event_samples=relative(event_samples, start_time),
+        drain=drain,
     )
 
 

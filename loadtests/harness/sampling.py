@@ -23,8 +23,10 @@ from dataclasses import dataclass
 import psutil
 
 from loadtests.analysis.run import HARNESS, MACHINE, OTHERS, STEAL
+from loadtests.harness.invariants import repository_for
 from twinshop.engines.base import CpuReading, CpuSource, Engine, EngineError
 from twinshop.engines.local import ProcessTree
+from twinshop.events import Unreachable
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,75 @@ class CpuSampler:
 def as_tuples(samples: list[CpuSample], start_time: float) -> list[tuple[float, str, float]]:
     """(seconds since the run's start, label, percent) — the form the analysis reads."""
     return [(s.time - start_time, s.label, s.percent) for s in samples]
+
+
+class EventSampler:
+    """The order events once a second, from their own thread (a slow answer never delays the CPU samples):
+
+    * ``queue:<name>:messages`` / ``:acked`` / ``:consumers`` — RabbitMQ's management API (distributed
+      variant): messages waiting or being processed, acknowledgements so far, consumers attached;
+    * ``db:orders`` / ``db:mailed`` / ``db:counted`` / ``db:unpublished`` — the database: orders, mails
+      recorded as sent, orders counted in the sales figures, events still in the outbox (both variants);
+    * ``mail:received`` — what the variant's mail server has received so far.
+
+    A source that does not answer (the broker or the database stopped by a drill) leaves a gap for
+    those seconds; the others go on.
+    """
+
+    def __init__(self, engine: Engine, variant: str, *, interval_s: float = 1.0):
+        self.engine, self.variant, self.interval_s = engine, variant, interval_s
+        self.samples: list[tuple[float, str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="event-sampler", daemon=True)
+        self._broker = engine.broker(variant)
+        self._mailbox = engine.mailbox(variant)
+        self._repo = None
+
+    def start(self) -> EventSampler:
+        try:
+            self._repo = repository_for(self.engine, self.variant)
+        except Exception:  # noqa: BLE001 - no database figures then; the broker's and the mailbox's remain
+            self._repo = None
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[tuple[float, str, float]]:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        if self._repo is not None:
+            self._repo.db.close()
+        return list(self.samples)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self.sample_once()
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - began)))
+
+    def sample_once(self) -> None:
+        stamp = time.time()
+        found: list[tuple[float, str, float]] = []
+        if self._broker is not None:
+            try:
+                for name, state in self._broker.queues(timeout=0.8).items():
+                    found += [(stamp, f"queue:{name}:messages", state.messages),
+                              (stamp, f"queue:{name}:acked", state.acked),
+                              (stamp, f"queue:{name}:consumers", state.consumers)]  # fmt: skip
+            except Unreachable:
+                pass
+        try:
+            found.append((stamp, "mail:received", self._mailbox.count(timeout=0.8)))
+        except Unreachable:
+            pass
+        if self._repo is not None:
+            try:
+                found += [(stamp, f"db:{key}", value) for key, value in self._repo.event_progress().items()]
+            except Exception:  # noqa: BLE001 - the database is down (a drill): a gap in these series
+                pass
+        self.samples.extend(found)
+
+
+def relative(samples: list[tuple[float, str, float]], start_time: float) -> list[tuple[float, str, float]]:
+    """(seconds since the run's start, label, value)."""
+    return [(t - start_time, label, value) for t, label, value in samples]
