@@ -132,8 +132,8 @@ class VariantOptions:
         if self.variant == "monolith":
             text = f"--workers {self.workers}"
         else:
-            text = f"--web {self.web} --api {self.api} --mailers {self.mailers}"
-            text += " --standby" if self.standby else ""
+            text = f"--web {self.web} --api {self.api}" + (" --standby" if self.standby else "")
+            text += f" --mailers {self.mailers}" if self.mailers != DEFAULT_MAILERS else ""
         caps = self.caps.flags()
         return text + (f" {caps}" if caps else "") + (" --access-log" if self.access_log else "")
 

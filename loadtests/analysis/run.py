@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests import drills
+from loadtests.analysis import events as event_analysis
 from loadtests.analysis import stats
 from loadtests.records import RequestRecord
 from loadtests.scenarios import CAPACITY_FAILURES_PERCENT, CAPACITY_P95_MS, Scenario
@@ -54,6 +55,10 @@ class Measurement:
     restored: list[str] = field(default_factory=list)  # services started again after the run
     api_replicas: int | None = None
     invariants: object | None = None  # loadtests.harness.invariants.Invariants
+    # Order events: (seconds since start, label, value) once a second, the run and the drain after it
+    # (loadtests.harness.sampling.EventSampler), and how long that drain took (invariants.Drain).
+    event_samples: list[tuple[float, str, float]] = field(default_factory=list)
+    drain: object | None = None
 
     @property
     def duration_s(self) -> float:
@@ -134,6 +139,7 @@ class RunAnalysis:
     outages: list[drills.Outage] = field(default_factory=list)
     nodes: drills.NodeSeries | None = None
     targets: list[drills.Target] = field(default_factory=list)
+    order_events: event_analysis.OrderEvents | None = None  # the mails and sales figures' backlog, queues
 
     @property
     def variant(self) -> str:
@@ -228,6 +234,7 @@ def analyse(m: Measurement) -> RunAnalysis:
     generator = stats.cpu_by_label([s for s in m.cpu if s[1] == LOCUST], window=(1.0, m.duration_s + 1.0))
     series = stats.per_second(m.records, start=m.start_time, end=m.end_time, users=m.users)
     impacts = drills.impacts(m.records, series, m.events, start=m.start_time, duration_s=m.duration_s)
+    followed = event_analysis.analyse(m.event_samples, m.events)
     return RunAnalysis(
         m=m,
         series=series,
@@ -250,5 +257,7 @@ def analyse(m: Measurement) -> RunAnalysis:
         nodes=drills.node_series(m.records, start=m.start_time, seconds=len(series)),
         targets=drills.targets(
             m.variant, impacts, api_replicas=m.api_replicas, pids_before=m.pids_before, pids_after=m.pids_after
-        ),
+        )
+        + event_analysis.targets(m.variant, followed, m.events, m.records, start=m.start_time, duration_s=m.duration_s),
+        order_events=followed,
     )
