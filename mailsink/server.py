@@ -285,6 +285,7 @@ async def serve(settings: Settings) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's line per SMTP command; ours says enough
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from distributed.api.internal import bp as internal_bp
 
     app.register_blueprint(internal_bp)
+    app.extensions["twinshop.relay"] = relays[0]
     # Every replica runs a relay, started with its worker: HAProxy's health checks reach every replica
     # each second, so even a replica that takes no order sweeps what the others could not publish.
     app.before_request(relays[0].ensure_running)

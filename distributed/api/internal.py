@@ -44,6 +44,12 @@ def checked(order_id: int) -> int:
     return order_id
 
 
+@bp.get("/relay")
+def relay():
+    """This replica's outbox relay: events published, CPU seconds its thread used (benchmarks/events.py)."""
+    return jsonify(current_app.extensions["twinshop.relay"].stats())
+
+
 @bp.post("/orders/<int:order_id>/sales")
 def count_sales(order_id: int):
     """Add the order to the sales figures, once (false: it was already counted)."""

@@ -12,6 +12,7 @@ reaching the load balancer from outside can call them.
 | ``POST /api/internal/orders/<id>/mail/claim`` ``{"claimant", "lease_s"}`` | 200 ``{"state": "claimed" \\| "sent" \\| "busy"}``; 404 |
 | ``POST /api/internal/orders/<id>/mail/sent`` ``{"claimant"}`` | 200 ``{"state": "sent"}`` |
 | ``DELETE /api/internal/orders/<id>/mail/claim`` ``{"claimant"}`` | 200 ``{"state": "released"}`` |
+| ``GET /api/internal/relay`` | 200 this replica's relay: ``{"published", "cpu_s", ...}`` (the benchmark) |
 """  # noqa: E501
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ class OutboxRelay:
         self._pid: int | None = None
         self._connection: pika.BlockingConnection | None = None
         self._channel = None
-        self.published = 0  # events published by this process (for tests and logs)
+        self.published = 0  # events published by this process (for tests and the benchmark)
+        self.cpu_s = 0.0  # CPU seconds the relay thread has used so far (benchmarks/events.py reads it)
 
     # -- called by request threads ------------------------------------------------------------
 
@@ -67,6 +68,10 @@ class OutboxRelay:
                 self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
                 self._pid = os.getpid()
                 self._thread.start()
+
+    def stats(self) -> dict:
+        return {"node": self.node, "pid": os.getpid(), "running": self._pid == os.getpid() and self._thread is not None
+                and self._thread.is_alive(), "published": self.published, "cpu_s": self.cpu_s}  # fmt: skip
 
     def wake(self) -> None:
         """An order was just committed: publish soon (returns at once; never raises)."""
@@ -88,6 +93,7 @@ class OutboxRelay:
                     log.info("outbox relay of %s publishes again", self.node)
                 failures = 0
                 self._heartbeat()
+                self.cpu_s = time.thread_time()  # this thread's own CPU, every sweep included
             except (*BROKER_ERRORS, Unavailable) as exc:
                 if not failures:
                     reason = str(exc) or type(exc).__name__

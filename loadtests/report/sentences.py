@@ -451,7 +451,10 @@ def events_sentences(c: Comparison, w: Words) -> list[str]:
                      f"{w.variant(v.variant, capital=True)} envió el correo y contó cada pedido dentro de su "
                      "checkout: nunca tuvo atraso.")  # fmt: skip
             if outage:
-                text += w(f" Round 1: {outage[0].measured}.", f" Ronda 1: {outage[0].measured}.")
+                text += w(" The price: while its mail server was down its checkouts failed with a 503 "
+                          "mail_unavailable (the target above), since it sells nothing it cannot confirm.",
+                          " El precio: mientras su servidor de correo estaba caído sus checkouts fallaron con un 503 "
+                          "mail_unavailable (el objetivo de arriba), porque no vende nada que no pueda confirmar.")
             lines.append(text)
             continue
         peak = spread_of([a.order_events.backlog.peak for a in runs])
@@ -471,8 +474,6 @@ def events_sentences(c: Comparison, w: Words) -> list[str]:
                      f"(round 1: at {when}){drained}; the checkout went on taking orders meanwhile.",
                      f"El atraso de correos de {w.variant(v.variant)} llegó a {w.spread(peak, '', 0)} pedidos "
                      f"(ronda 1: en {when}){drained}; mientras tanto el checkout siguió aceptando pedidos.")
-        if outage:
-            text += w(f" Round 1: {outage[0].measured}.", f" Ronda 1: {outage[0].measured}.")
         drains = spread_of([a.m.drain.seconds for a in runs if a.m.drain is not None and a.m.drain.drained])
         if drains is not None:
             text += w(f" After the load stopped the backlog took {w.spread(drains, 's', 1)} to drain.",
