@@ -63,8 +63,10 @@ class Mailer:
         def record() -> None:
             try:
                 self.api.mark_mail_sent(order_id, claimant=self.node)
-            except (ApiUnavailable, UnknownOrder) as exc:
+            except ApiUnavailable as exc:
                 raise Transient(str(exc)) from None
+            except UnknownOrder:  # the order is gone since the claim (`twinshop reset`): nothing left to record
+                log.warning("%s: order %s vanished after its mail was sent", self.node, order_id)
 
         delivery.retry(record, f"record order {order_id}'s mail as sent")
         return f"mailed order {order_id} to {order.get('email')}"

@@ -352,8 +352,20 @@ def measure(
     pids_before = pids_of(engine, variant)
     sampler = CpuSampler(engine, variant).start()
     event_sampler = EventSampler(engine, variant).start()
+    try:
+        return _measure_run(engine, variant, scenario=scenario, plan=plan, round=round, attempt=attempt, files=files,
+                            tracker=tracker, events=events, url=url, options=options, before=before,
+                            pids_before=pids_before, sampler=sampler, event_sampler=event_sampler)  # fmt: skip
+    finally:
+        event_sampler.stop()  # normally stopped already, after the drain; here also when the run failed
+
+
+def _measure_run(engine: Engine, variant: str, *, scenario: Scenario, plan: Plan, round: int, attempt: int,
+                 files: RunFiles, tracker: ProgressTracker, events: Sequence[drills.FaultEvent], url: str,
+                 options: VariantOptions | None, before, pids_before: dict[str, int], sampler: CpuSampler,
+                 event_sampler: EventSampler) -> Measurement:  # fmt: skip
     drill = (
-        drills.Drill(engine, variant, events, meta_path=files.meta, log_path=folder / "faults.log",
+        drills.Drill(engine, variant, events, meta_path=files.meta, log_path=files.folder / "faults.log",
                      api_replicas=options.api if options else 3)
         if events else None
     )  # fmt: skip
@@ -410,7 +422,7 @@ def measure(
         records=records,
         users=users,
         cpu=as_tuples(samples, start_time),
-        folder=folder,
+        folder=files.folder,
         locust_cpu_warning=files.locust_warned_about_cpu(),
         cpu_budget=options.caps.variant if options else None,
         events=drills.run_events(applied, events, start_time=start_time, variant=variant) if events else [],
