@@ -9,8 +9,8 @@ wired two ways (see docs/architecture.md, "Order events").
   and fails while it is down. (The one window left: the server accepted the mail but the
   COMMIT then failed — a mail for an order that does not exist. The checks report it.)
 * **Distributed: an outbox** (:class:`OutboxFollowUp`): inside the order's transaction the API
-  writes one ``order.placed`` event into the ``outbox`` table, and after the commit wakes the
-  relay (:mod:`distributed.events.relay`) that publishes it to RabbitMQ. The checkout answers
+  writes one ``order.placed`` event into the ``outbox`` table, and after the commit hands it to
+  the relay (:mod:`distributed.events.relay`) that publishes it to RabbitMQ. The checkout answers
   without waiting for the mail; the mailers and the sales consumer do the work later.
 
 The event's body is defined here too, so that the writer (the API) and the readers (the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from flask import has_request_context
@@ -88,23 +89,35 @@ class InlineFollowUp:
         repository.count_sales(cur, order_id=order["id"])
         repository.record_mail_sent(cur, order_id=order["id"], sender=self.node)
 
-    def after_commit(self, order: dict) -> None:
+    def after_commit(self, order: dict, staged: object) -> None:
         return None
 
 
+@dataclass(frozen=True)
+class StagedEvent:
+    """An outbox row just committed with its order: what the relay publishes without reading it back."""
+
+    id: int
+    routing_key: str
+    payload: str
+
+
 class Relay(Protocol):
-    def wake(self) -> None:
-        """Publish what the outbox holds, soon (never blocks, never raises)."""
+    def submit(self, event: StagedEvent) -> None:
+        """Publish this committed event soon (never blocks, never raises)."""
 
 
 class OutboxFollowUp:
-    """The distributed API's checkout: one outbox row in the order's transaction, then wake the relay."""
+    """The distributed API's checkout: one outbox row in the order's transaction, then hand it to the relay."""
 
     def __init__(self, relay: Relay):
         self.relay = relay
 
-    def in_transaction(self, cur, order: dict) -> None:
-        repository.record_event(cur, order=order, routing_key=ORDER_PLACED, payload=event_body(order))
+    def in_transaction(self, cur, order: dict) -> StagedEvent:
+        payload = event_body(order)
+        event_id = repository.record_event(cur, order=order, routing_key=ORDER_PLACED, payload=payload)
+        return StagedEvent(event_id, ORDER_PLACED, payload)
 
-    def after_commit(self, order: dict) -> None:
-        self.relay.wake()
+    def after_commit(self, order: dict, staged: object) -> None:
+        if isinstance(staged, StagedEvent):
+            self.relay.submit(staged)

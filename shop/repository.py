@@ -78,11 +78,12 @@ def order_request_hash(email: str, items: list[dict]) -> str:
 class OrderFollowUp(Protocol):
     """What happens once an order is confirmed (mail, sales figures): see :mod:`shop.order_events`."""
 
-    def in_transaction(self, cur, order: dict) -> None:
-        """Inside the order's transaction, after its lines: raising here rolls the whole order back."""
+    def in_transaction(self, cur, order: dict) -> object:
+        """Inside the order's transaction, after its lines: raising here rolls the whole order back. Returns
+        what ``after_commit`` needs (the outbox row written), or None."""
 
-    def after_commit(self, order: dict) -> None:
-        """After the order was committed (never raises)."""
+    def after_commit(self, order: dict, staged: object) -> None:
+        """After the order was committed, with what ``in_transaction`` returned (never raises)."""
 
 
 class Repository:
@@ -249,11 +250,12 @@ class Repository:
                 [[order_id, i["product_id"], i["quantity"], prices[i["product_id"]]] for i in items],
             )
             order = _load_order(cur, order_id)
+            staged = None
             if self.follow_up is not None:
                 # The monolith mails and counts here; the distributed API writes its outbox row.
-                self.follow_up.in_transaction(cur, order)
+                staged = self.follow_up.in_transaction(cur, order)
         if self.follow_up is not None:
-            self.follow_up.after_commit(order)
+            self.follow_up.after_commit(order, staged)
         order["replayed"] = False
         return order
 
@@ -523,16 +525,17 @@ def record_event(cur, *, order: dict, routing_key: str, payload: str) -> int:
     return int(cur.lastrowid)
 
 
-def pending_events(cur, *, limit: int) -> list[dict]:
-    """The oldest unpublished outbox rows, locked for this transaction; rows another relay holds are skipped.
+def pending_events(cur, *, limit: int, older_than_s: float = 0.0) -> list[dict]:
+    """The oldest unpublished outbox rows (at least ``older_than_s`` old), locked for this transaction;
+    rows another relay holds are skipped.
 
     ``SKIP LOCKED`` (MariaDB 10.6+) is what lets every API replica run a relay: two relays never
     take the same row at the same time, and none waits for another.
     """
     cur.execute(
         "SELECT id, order_id, routing_key, payload FROM outbox WHERE published_at IS NULL"
-        " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-        [limit],
+        " AND created_at <= NOW(3) - INTERVAL %s SECOND ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        [older_than_s, limit],
     )
     return [dict(row) for row in cur.fetchall()]
 
