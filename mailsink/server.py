@@ -265,7 +265,10 @@ async def serve(settings: Settings) -> None:
     sink = Sink(mailbox, settings.delay_s)
     loop = asyncio.get_running_loop()
     smtp = await loop.create_server(
-        lambda: SMTP(sink, hostname="twinshop-mail", ident="twinshop mail sink"), settings.smtp_host, settings.smtp_port
+        # SMTPUTF8: addresses in any script (the shop accepts them), as today's mail servers do.
+        lambda: SMTP(sink, hostname="twinshop-mail", ident="twinshop mail sink", enable_SMTPUTF8=True),
+        settings.smtp_host,
+        settings.smtp_port,
     )
     web = ThreadingHTTPServer((settings.http_host, settings.http_port), http_handler(sink))
     web.daemon_threads = True

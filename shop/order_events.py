@@ -3,11 +3,13 @@ wired two ways (see docs/architecture.md, "Order events").
 
 * **Monolith: inline** (:class:`InlineFollowUp`), as a LAMP application does it: inside the
   checkout's own transaction the shop sends the mail over SMTP, counts the order in the sales
-  figures and records both, then commits. If the mail server cannot take the mail, the whole
+  figures and records both, then commits. If the mail server cannot take the mail now, the whole
   order is rolled back and the customer gets a 503 ``mail_unavailable``: nothing is half done,
-  and nothing is sold without its mail. The price: every checkout waits for the mail server,
-  and fails while it is down. (The one window left: the server accepted the mail but the
-  COMMIT then failed — a mail for an order that does not exist. The checks report it.)
+  and nothing is sold without its mail. (An address the server refuses for good - a 5xx answer -
+  is not worth retrying: that order stands, recorded as ``rejected``.) The price: every
+  checkout waits for the mail server, and fails while it is down. (The one window left: the
+  server accepted the mail but the COMMIT then failed — a mail for an order that does not
+  exist. The checks report it.)
 * **Distributed: an outbox** (:class:`OutboxFollowUp`): inside the order's transaction the API
   writes one ``order.placed`` event into the ``outbox`` table, and after the commit hands it to
   the relay (:mod:`distributed.events.relay`) that publishes it to RabbitMQ. The checkout answers
@@ -70,15 +72,22 @@ class InlineFollowUp:
     def in_transaction(self, cur, order: dict) -> None:
         message = mail.confirmation_message(order, sender=self.settings.sender, node=self.node, variant=self.variant)
         started = time.perf_counter()
+        state = "sent"
         try:
-            mail.send(message, self.settings)
-        except (mail.MailUnavailable, mail.MailRejected) as exc:
+            mail.send(message, self.settings, recipient=order["email"])
+        except mail.MailUnavailable as exc:
             log.warning("order %s rolled back: %s", order["id"], exc)
             raise Unavailable(
                 "The mail server cannot send the order confirmation right now, so the order was not placed; "
                 "try again in a moment.",
                 code="mail_unavailable",
             ) from exc
+        except mail.MailRejected as exc:
+            # The server refuses this address for good (the shop accepts more than SMTP does): retrying
+            # would not help, and the order itself is fine. It stands, without its mail - as the
+            # distributed variant parks such an event in its dead-letter queue.
+            log.warning("order %s placed without its confirmation mail: %s", order["id"], exc)
+            state = "rejected"
         finally:
             if has_request_context():
                 # Reported as its own timing, and taken out of "db": the transaction was open meanwhile,
@@ -87,7 +96,7 @@ class InlineFollowUp:
                 add_timing("mail", spent)
                 add_timing("db", -spent)
         repository.count_sales(cur, order_id=order["id"])
-        repository.record_mail_sent(cur, order_id=order["id"], sender=self.node)
+        repository.record_mail_sent(cur, order_id=order["id"], sender=self.node, state=state)
 
     def after_commit(self, order: dict, staged: object) -> None:
         return None

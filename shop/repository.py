@@ -507,12 +507,12 @@ def count_sales(cur, *, order_id: int) -> bool:
     return True
 
 
-def record_mail_sent(cur, *, order_id: int, sender: str) -> None:
-    """The monolith's record of a mail it has just sent, in the order's own transaction."""
+def record_mail_sent(cur, *, order_id: int, sender: str, state: str = "sent") -> None:
+    """The monolith's record of a mail it has just sent (or that the server refused for good: "rejected"),
+    in the order's own transaction."""
     cur.execute(
-        "INSERT INTO order_mail (order_id, state, claimant, claimed_at, sent_at)"
-        " VALUES (%s, 'sent', %s, NOW(3), NOW(3))",
-        [order_id, sender],
+        "INSERT INTO order_mail (order_id, state, claimant, claimed_at, sent_at) VALUES (%s, %s, %s, NOW(3), NOW(3))",
+        [order_id, state, sender],
     )
 
 

@@ -85,8 +85,9 @@ class Ports:
 
     @property
     def broker(self) -> int:
-        """RabbitMQ's AMQP port (the distributed variant only)."""
-        return self._p(5673)
+        """RabbitMQ's AMQP port (the distributed variant only). Not 5673: that plus 10000 is the UI's, and two
+        copies whose offsets differ by 10000 (the tests' 10000 and 20000, say) would then collide."""
+        return self._p(5683)
 
     @property
     def broker_management(self) -> int:
@@ -96,7 +97,7 @@ class Ports:
     @property
     def broker_dist(self) -> int:
         """Erlang's distribution port of the RabbitMQ node (fixed, so it stays under 32768 with any offset)."""
-        return self._p(5674)
+        return self._p(5684)
 
     @property
     def epmd(self) -> int:

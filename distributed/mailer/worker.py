@@ -51,7 +51,7 @@ class Mailer:
 
         def send() -> None:
             try:
-                mail.send(message, self.settings)
+                mail.send(message, self.settings, recipient=order["email"])
             except mail.MailUnavailable as exc:
                 raise Transient(str(exc)) from None
             except mail.MailRejected as exc:

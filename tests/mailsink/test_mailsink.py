@@ -54,7 +54,7 @@ def sink(tmp_path):
 
 def send(order: dict = ORDER, node: str = "monolith") -> None:
     message = mail.confirmation_message(order, sender="orders@twinshop.test", node=node, variant="monolith")
-    mail.send(message, MailSettings("127.0.0.1", SMTP_PORT, 10.0, "orders@twinshop.test"))
+    mail.send(message, MailSettings("127.0.0.1", SMTP_PORT, 10.0, "orders@twinshop.test"), recipient=order["email"])
 
 
 def test_a_mail_sent_over_smtp_is_listed_with_its_order_and_sender(sink):

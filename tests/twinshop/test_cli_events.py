@@ -69,3 +69,19 @@ def test_a_secrets_file_from_before_the_broker_gets_its_broker_password(tmp_path
     secrets = home.secrets()
     assert (secrets.secret_key, secrets.db_password) == ("k1", "p1") and len(secrets.broker_password) == 32
     assert home.secrets().broker_password == secrets.broker_password  # generated once, then kept
+
+
+def test_no_two_ports_of_the_layout_meet_for_offsets_a_multiple_of_1000_apart():
+    """Two copies side by side (the tests, a student's own, the benchmarks) use offsets such as 0, 10000 and
+    23000: no base port may be another one plus a multiple of 1000, or the copies would collide."""
+    from twinshop import topology as t
+    from twinshop.options import VariantOptions
+    from twinshop.state import Secrets
+
+    ports = t.Ports(0)
+    bases = {ports.stats, ports.locust}
+    for variant in ("monolith", "distributed"):
+        options = VariantOptions(variant, api=9, web=9, mailers=9, standby=True)
+        for service in t.build(options, ports=ports, secrets=Secrets("k", "p", "b")).services:
+            bases |= set(service.all_ports())
+    assert [(a, b) for a in sorted(bases) for b in sorted(bases) if a < b and (b - a) % 1000 == 0] == []

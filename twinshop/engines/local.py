@@ -384,7 +384,7 @@ class LocalEngine:
         current message (one it had not acknowledged goes back to the queue for the others).
         """
         if tier not in SCALABLE:
-            raise EngineError(f"only {', '.join(SCALABLE)} scale, not {tier!r}")
+            raise EngineError(f"only api and web replicas and mailers scale, not {tier!r}")
         variant = "distributed"
         sup = self.supervisor(variant)
         options = self.options(variant)
