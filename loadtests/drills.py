@@ -10,12 +10,17 @@ after the measured run starts). Actions:
 * ``crash`` - SIGKILL its process; its supervisor restarts it by itself, like a container's
   restart policy (the downtime is what the report measures);
 * ``kill-all-primaries`` / ``start-all-primaries`` with TARGET ``api`` - every primary API
-  replica at once (the standby, when running, takes over).
+  replica at once (the standby, when running, takes over);
+* ``slow`` / ``fast`` with TARGET ``mail`` - the mail server takes ``SLOW_MAIL_S`` to accept each
+  mail, then its usual pace again.
 
 The same events are applied to both variants where they make sense: a node of the monolith
 is the whole box, so killing any application node (``api-1``, ``web-2``, ``lb``, every
 primary) kills ``monolith`` there, and ``db`` is the box's own MariaDB (``monolith:mariadb``).
-Events naming the monolith do not apply to the distributed variant. A target that names no
+Events naming the monolith do not apply to the distributed variant. The order events' services:
+``mail`` exists in both variants (the monolith's checkout sends its mail there itself);
+``broker``, ``mailer-N`` and ``sales`` only in the distributed variant (skipped on the monolith,
+which mails and counts inline, with the reason). A target that names no
 service of either variant (``api-9`` with three replicas) is refused before anything starts.
 
 Analysis conventions, on top of those of :mod:`loadtests.analysis.stats`:
@@ -48,10 +53,13 @@ from pathlib import Path
 from loadtests.analysis import stats
 from loadtests.records import RequestRecord
 from twinshop.engines.base import Engine, EngineError
+from twinshop.events import Unreachable
 
 # -- the grammar ---------------------------------------------------------------------------
 
-ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries")
+ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries", "slow", "fast")
+SLOW_MAIL_S = 0.5  # slow:mail - seconds the mail server waits before accepting each mail
+EVENT_ONLY = ("broker", "sales", "mailer")  # services of the distributed variant's order events (mailer-N too)
 TIME = re.compile(r"^(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 TARGET = re.compile(r"^[a-z][a-z0-9:-]*$")
 
@@ -111,6 +119,8 @@ def parse(spec: str) -> list[FaultEvent]:
             raise FaultSpecError(f"{part!r}: {target!r} is not a service name")
         if action.endswith("-all-primaries") and target != "api":
             raise FaultSpecError(f"{part!r}: {action} takes the target api")
+        if action in ("slow", "fast") and target != "mail":
+            raise FaultSpecError(f"{part!r}: {action} takes the target mail (the mail server)")
         events.append(FaultEvent(action, target, parse_time(when)))
     if not events:
         raise FaultSpecError("no event given (e.g. kill:api-1@30s)")
@@ -120,7 +130,13 @@ def parse(spec: str) -> list[FaultEvent]:
 def resolve(event: FaultEvent, variant: str, *, api_replicas: int) -> tuple[str, tuple[str, ...], str | None]:
     """(action, services, skip reason) for an event on one variant."""
     primaries = tuple(f"api-{n}" for n in range(1, api_replicas + 1))
-    base_action = event.action.split("-")[0]  # kill | start | crash
+    base_action = event.action.split("-")[0]  # kill | start | crash | slow | fast
+    if event.target == "mail":  # both variants have their own mail server, outside the box
+        return base_action, ("mail",), None
+    if event.target.split("-")[0] in EVENT_ONLY:
+        if variant == "monolith":
+            return base_action, (), "the monolith has no broker nor consumers: its checkout mails and counts inline"
+        return base_action, (event.target,), None
     if variant == "monolith":
         if event.target in ("db", "monolith:mariadb"):
             return base_action, ("monolith:mariadb",), None
@@ -225,12 +241,16 @@ class Drill:
             return AppliedEvent(event, self.variant, (), action, skipped=skipped)
         applied_at = time.time()
         try:
-            # Several services (every primary) are hit at the same moment, as in a real outage:
-            # one after the other, the last would still be serving while the first were gone.
-            with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
-                for future in [pool.submit(getattr(self.engine, action), name) for name in services]:
-                    future.result()
-        except (EngineError, OSError) as exc:  # recorded in the report; the run goes on
+            if action in ("slow", "fast"):
+                self.engine.mailbox(self.variant).set_delay(SLOW_MAIL_S if action == "slow" else 0.0)
+            else:
+                # Several services (every primary) are hit at the same moment, as in a real outage:
+                # one after the other, the last would still be serving while the first were gone.
+                with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+                    calls = [pool.submit(getattr(self.engine, action), name, variant=self.variant) for name in services]
+                    for future in calls:
+                        future.result()
+        except (EngineError, OSError, Unreachable) as exc:  # recorded in the report; the run goes on
             self.log(f"{event.label}: failed on {self.variant}: {exc}")
             return AppliedEvent(event, self.variant, services, action, applied_at=applied_at, error=str(exc))
         self.log(f"{event.label}: {action} {', '.join(services)} on {self.variant}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages twinshop needs when they are missing:
-#   mariadb-server (the database), haproxy (the load balancer), python3-venv,
+#   mariadb-server (the database), haproxy (the load balancer), rabbitmq-server (the message
+#   broker of the order events, with Erlang's epmd), python3-venv,
 #   with --test also chromium (the browser the report tests open pages in), curl, jq and
 #   psmisc (pstree) (the labs' own commands, which tests/docs runs), and for the
 #   container tests docker.io (Debian's Docker engine), iptables (its bridge networks) and
@@ -14,6 +15,7 @@ packages=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || packages+=(mariadb-server)
 command -v mariadb-install-db >/dev/null 2>&1 || [ -x /usr/bin/mariadb-install-db ] || packages+=(mariadb-server)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || packages+=(rabbitmq-server)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || packages+=(chromium)
@@ -54,5 +56,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
-# Debian's package starts a system-wide MariaDB where it can; twinshop runs its own
-# private servers on other ports, so that one is neither needed nor touched.
+# Debian's packages start a system-wide MariaDB and RabbitMQ where they can; twinshop runs its
+# own private servers (and RabbitMQ's epmd) on other ports, so those are neither needed nor touched.

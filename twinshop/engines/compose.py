@@ -395,7 +395,11 @@ class ComposeEngine:
         env.update(
             SECRET_KEY=secrets.secret_key,
             DB_PASSWORD=secrets.db_password,
+            BROKER_PASSWORD=secrets.broker_password,
             TWINSHOP_MONOLITH_PORT=str(self.ports.monolith),
+            TWINSHOP_MONOLITH_MAIL_PORT=str(self.ports.mail_page("monolith")),
+            TWINSHOP_MAIL_PORT=str(self.ports.mail_page("distributed")),
+            TWINSHOP_BROKER_UI_PORT=str(self.ports.broker_management),
             TWINSHOP_LB_PORT=str(self.ports.lb),
             TWINSHOP_STATS_PORT=str(self.ports.stats),
         )
@@ -714,7 +718,7 @@ class ComposeEngine:
     def supervisorctl(self, container: Container, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.docker.run("exec", container.id, "supervisorctl", *args, check=check, timeout=120)
 
-    def kill(self, name: str) -> None:
+    def kill(self, name: str, *, variant: str | None = None) -> None:
         """Stop one container (`docker stop`, its grace period first) or one program of the box; it stays down."""
         _, container, program = self.find(name)
         if program:
@@ -723,7 +727,7 @@ class ComposeEngine:
             return
         self.docker.run("stop", container.id, timeout=180)
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *, variant: str | None = None) -> None:
         """Start a stopped container (`docker start`) or program of the box again."""
         _, container, program = self.find(name)
         deadline = time.monotonic() + 30
@@ -749,7 +753,7 @@ class ComposeEngine:
         if result.returncode != 0 and not any(h in text for h in harmless):
             raise EngineError(f"could not {verb} {program} in the monolith box: {_last_line(text)}")
 
-    def crash(self, name: str) -> None:
+    def crash(self, name: str, *, variant: str | None = None) -> None:
         """SIGKILL one container's main process, as a crash would; Docker's restart policy starts it again.
 
         (Not `docker kill`: Docker takes that for a deliberate stop and leaves the container down.)
