@@ -23,7 +23,7 @@ from support import wait_until
 from testbed import PREFIX, REFUSAL_OFFSET
 
 from twinshop.engines.base import EngineError
-from twinshop.engines.compose import ComposeEngine
+from twinshop.engines.compose import ComposeEngine, build_failure
 from twinshop.options import VariantOptions
 from twinshop.state import Home
 from twinshop.topology import Ports
@@ -208,3 +208,15 @@ def test_an_interrupted_start_is_taken_down_again(env, docker_host: DockerHost, 
             process.kill()
             process.wait(timeout=30)
         subprocess.run([*TWINSHOP, "down", "--wipe", "--engine", "compose"], env=env, capture_output=True, timeout=300)
+
+
+def test_a_build_behind_a_tls_proxy_names_extra_ca_certs():
+    # What pip printed in a real build on a network whose proxy re-signs TLS (EXTRA_CA_CERTS unset).
+    output = (
+        "#9 11.93       Could not fetch URL https://pypi.org/simple/setuptools/: There was a problem confirming the "
+        "ssl certificate: ... (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] "
+        "certificate verify failed: self-signed certificate in certificate chain (_ssl.c:992)'))) - skipping\n"
+        "failed to solve: executor failed running [/bin/sh -c ... pip install .]: exit code: 1\n"
+    )
+    assert "set EXTRA_CA_CERTS" in build_failure(output)
+    assert build_failure("step 3\nfailed to solve: no space left on device\n") == "failed to solve: no space left on device"

@@ -69,6 +69,14 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
+def build_failure(output: str) -> str:
+    """The one line to show when `compose build` failed: what to do, where the output says it."""
+    if "CERTIFICATE_VERIFY_FAILED" in output:
+        return ("pip inside the image does not trust this network's TLS proxy: set EXTRA_CA_CERTS to the proxy's "
+                "CA certificate (PEM text, e.g. EXTRA_CA_CERTS=\"$(cat proxy-ca.pem)\") and build again")
+    return _last_line(output)
+
+
 def _version(text: str) -> tuple[int, ...] | None:
     match = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
     return tuple(int(n) for n in match.groups()) if match else None
@@ -497,7 +505,7 @@ class ComposeEngine:
             say(f"building {', '.join(images)} ...")
             result = self.compose(v, "build", *images.values(), timeout=1800, check=False)
             if result.returncode != 0:
-                raise EngineError(f"building the {v} images failed: {_last_line(result.stderr)}")
+                raise EngineError(f"building the {v} images failed: {build_failure(result.stdout + result.stderr)}")
             for image, previous in before.items():
                 built[image] = self.image_id(image) or "?"
                 if previous and previous != built[image]:
