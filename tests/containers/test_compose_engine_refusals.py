@@ -219,4 +219,5 @@ def test_a_build_behind_a_tls_proxy_names_extra_ca_certs():
         "failed to solve: executor failed running [/bin/sh -c ... pip install .]: exit code: 1\n"
     )
     assert "set EXTRA_CA_CERTS" in build_failure(output)
-    assert build_failure("step 3\nfailed to solve: no space left on device\n") == "failed to solve: no space left on device"
+    other = "step 3\nfailed to solve: no space left on device\n"
+    assert build_failure(other) == "failed to solve: no space left on device"
