@@ -388,7 +388,8 @@ def align(expected: list[str], actual: list[str], varies: list[Vary]) -> list[in
 
 def compare(expected: list[str], actual: list[str], options: Options) -> str | None:
     """None when the output is what the text shows; otherwise a readable difference."""
-    varies = [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY] + options.vary
+    # The block's own rules first: a stated range on a part that also always varies must still be checked.
+    varies = options.vary + [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY]
     expected = trim(expected)
     actual = trim(actual)
     if "unordered" in options:
@@ -422,7 +423,8 @@ def difference(expected: list[str], actual: list[str], note: str = "") -> str:
 
 def regenerated(expected: list[str], actual: list[str], options: Options) -> list[str]:
     """The text to show from now on: the lab's own lines where they hold ``…``, the real ones elsewhere."""
-    varies = [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY] + options.vary
+    # The block's own rules first: a stated range on a part that also always varies must still be checked.
+    varies = options.vary + [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY]
     expected, actual = trim(expected), trim(actual)
     if "unordered" in options:
         return actual
