@@ -154,6 +154,11 @@ def cmd_scale(engine: Engine, args: argparse.Namespace) -> None:
 def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
     from loadtests.harness import compare
 
+    # `twinshop status | head` may end quietly on SIGPIPE (below), but a comparison talks to services its
+    # drills stop and start: a write to a socket one of them reset must be an error it records
+    # (BrokenPipeError), not a signal that kills the whole comparison.
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
     if args.scenario == "scaling":
         if args.fault:
             raise OptionsError("--fault and --scenario scaling do not go together: run them one after the other")

@@ -14,6 +14,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+# The broker's queues of the order events (distributed/events/broker.py; the engines do not import it).
+EVENT_QUEUES = ("mailer", "sales", "dead-letters")
 QUEUE_COLUMNS = ("name,messages,messages_ready,messages_unacknowledged,consumers,message_stats.publish,"
                  "message_stats.ack,message_stats.deliver_get,message_stats.redeliver")  # fmt: skip
 
@@ -131,3 +133,11 @@ class Mailbox:
 
     def delay(self) -> float:
         return float(self.stats().get("delay_s", 0.0))
+
+    def alive(self, timeout: float = 1.0) -> bool:
+        """Whether the mail server answers its health check (``/healthz``)."""
+        try:
+            _request(f"{self.url}/healthz", timeout=timeout)
+            return True
+        except Unreachable:
+            return False

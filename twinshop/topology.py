@@ -27,6 +27,14 @@ MODULE_MAIL = "mailsink"
 MODULE_MAILER = "distributed.mailer"
 MODULE_SALES = "distributed.sales"
 CONSUMER_KINDS = ("mailer", "sales")  # processes with no port: their health is "consuming its queue"
+# The kinds that run as numbered replicas (api-1, web-2, mailer-3: the compose containers
+# twinshop-distributed-api-1 ...), each with the VariantOptions field that counts them
+# (`twinshop up --mailers`, `twinshop scale mailer N`).
+SCALABLE = {"api": "api", "web": "web", "mailer": "mailers"}
+BOX = "monolith"  # the monolith's box as a whole: its processes are monolith:mariadb and monolith:gunicorn
+# The names users type (`twinshop kill NAME`), for messages.
+SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby",
+                 "broker", "mail", "mailer-N", "sales")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,7 @@ class Service:
 
     name: str  # as users type it: api-2, db, lb, monolith:gunicorn
     variant: str
-    kind: str  # db | app | api | api-standby | web | lb | broker | mail | mailer | sales (the compose service)
+    kind: str  # db | app | api | api-standby | web | lb | broker | mail | mailer | sales (see compose_service)
     port: int  # its main port (0: none - a consumer only connects out)
     app: str | None = None  # the WSGI entry point gunicorn runs (application services only)
     module: str | None = None  # or the Python module it runs with `python -m` (mail sink, consumers)
@@ -155,6 +163,16 @@ class Topology:
 
     def of_kind(self, *kinds: str) -> list[Service]:
         return [s for s in self.services if s.kind in kinds]
+
+
+def in_box(service: Service) -> bool:
+    """Whether a service of the monolith is one of the box's own processes (not the mail server beside it)."""
+    return service.name.startswith(f"{BOX}:")
+
+
+def compose_service(service: Service) -> str:
+    """The compose service a service runs as: its kind (api-2 is a replica of ``api``), or the box."""
+    return BOX if in_box(service) else service.kind
 
 
 def app_env(*, node: str, variant: str, port: int, secrets: Secrets) -> dict[str, str]:

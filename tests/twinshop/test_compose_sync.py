@@ -160,3 +160,27 @@ def test_the_monolith_box_runs_the_same_processes(engine_topology):
     gunicorn = next(s for s in engine_topology["monolith"].services if s.program == "gunicorn")
     monolith = compose("monolith.yaml")["services"]["monolith"]
     assert str(monolith["environment"]["GUNICORN_WORKERS"]) == gunicorn.env["GUNICORN_WORKERS"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_compose_engine_runs_every_service_of_the_file_and_caps_it_by_the_local_engines_rule(tmp_path, variant):
+    """The compose engine takes its services from the topology: each compose service is the kind of the
+    topology's services (the box holds the monolith's processes), and its own CPU cap is theirs."""
+    from twinshop.engines.compose import JOBS, ComposeEngine
+    from twinshop.options import CpuCaps
+    from twinshop.state import Home
+
+    engine = ComposeEngine(Home(tmp_path))
+    assert set(engine.compose_services(variant)) | set(JOBS[variant]) == set(compose(f"{variant}.yaml")["services"])
+    caps = CpuCaps(variant=1.5, node=0.3, api=0.4) if variant == "distributed" else CpuCaps(variant=1.5)
+    options = VariantOptions(variant, standby=True, caps=caps)
+    override = engine.override(options)["services"]
+    assert set(override) == set(compose(f"{variant}.yaml")["services"])  # the one-shot init job too
+    for service in engine.topology(variant, options).services:
+        limit = override[t.compose_service(service)]["deploy"]["resources"]["limits"]["cpus"]
+        assert limit == (f"{service.cpus:g}" if service.cpus and not t.in_box(service) else "0"), service.name
+    assert {spec["cgroup_parent"] for spec in override.values()} == {"/" + engine.cgroup(variant)}
+    if variant == "distributed":  # the order events' services are capped like every other node
+        events = ("broker", "mail", "mailer", "sales")
+        assert {override[s]["deploy"]["resources"]["limits"]["cpus"] for s in events} == {"0.3"}
+        assert override["api"]["deploy"]["resources"]["limits"]["cpus"] == "0.4"

@@ -8,12 +8,18 @@ rule (a whole-variant cap: one parent cgroup for every container of the project,
 ``cgroup_parent``, with its quota set through :mod:`twinshop.cpucap`; per-service caps:
 ``deploy.resources.limits.cpus``). Replicas are ``--scale``, the standby ``--profile standby``.
 
-Service names are the local engine's: the container ``twinshop-distributed-api-2`` is ``api-2``
-(compose's container number), ``db``, ``lb``, ``api-standby``; the monolith box is ``monolith``
-and its supervisord programs ``monolith:mariadb`` and ``monolith:gunicorn``
-(``docker exec ... supervisorctl``). ``kill``/``start`` are ``docker stop``/``docker start``;
-``crash`` is a SIGKILL of the container's main process, which Docker's restart policy answers
-(``docker kill`` would not do: Docker counts it as a deliberate stop and leaves it down).
+Service names are the local engine's, and the services are its topology's
+(:func:`twinshop.topology.compose_service`): the container ``twinshop-distributed-api-2`` is
+``api-2`` (compose's container number), ``mailer-2`` likewise, ``db``, ``lb``, ``api-standby``,
+``broker``, ``sales``, ``mail`` (each variant has one: ``--variant`` picks it); the monolith box
+is ``monolith`` and its supervisord programs ``monolith:mariadb`` and ``monolith:gunicorn``
+(``docker exec ... supervisorctl``). The order events are reached as the local engine reaches
+them (:mod:`twinshop.engines.order_events`): the mail servers' pages and RabbitMQ's management
+UI are published on the same host ports, and the mailers name themselves ``mailer-N`` from
+Docker's DNS (shop/replica.py) as the API replicas do, so their consumer tags are their names.
+``kill``/``start`` are ``docker stop``/``docker start``; ``crash`` is a SIGKILL of the container's
+main process, which Docker's restart policy answers (``docker kill`` would not do: Docker counts
+it as a deliberate stop and leaves it down).
 
 Every way the engine can be unusable here — no docker command, no daemon, no permission on its
 socket, no Compose v2, an image not built yet — is an :class:`EngineError` of one line naming
@@ -42,23 +48,23 @@ from twinshop import topology as t
 from twinshop.engines.base import CpuReading, EngineError, ServiceStatus, UpResult
 from twinshop.engines.container_repository import ContainerRepository
 from twinshop.engines.local import ProcessTree, health, http_status, port_in_use
-from twinshop.options import VARIANTS, OptionsError, VariantOptions, check_variant
+from twinshop.engines.order_events import OrderEvents
+from twinshop.events import BrokerAdmin, Mailbox
+from twinshop.options import MAX_REPLICAS, VARIANTS, OptionsError, VariantOptions, check_variant
 from twinshop.state import PROJECT_ROOT, Home, StateError, port_offset
 
 COMPOSE_DIR = PROJECT_ROOT / "compose"
 MINIMUM_COMPOSE = (2, 20)  # `secrets: environment:` and `up --wait` (the README says the same)
 BASE_IMAGE = "debian:bookworm-slim"
 STANDBY_PROFILE = "standby"
-BOX = "monolith"  # the monolith's one container; its processes are monolith:mariadb and monolith:gunicorn
-BOX_PROGRAMS = {"monolith:mariadb": "mariadb", "monolith:gunicorn": "gunicorn"}
-SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby")
-# The compose services of each variant, in the order `twinshop status` lists them, and the
-# topology kind whose per-service CPU cap each one takes (None: none of its own).
-SERVICES = {
-    "monolith": {"monolith": None},
-    "distributed": {"db": "db", "init": None, "api": "api", "api-standby": "api-standby", "web": "web", "lb": "lb"},
-}
-CONTAINER_PORTS = {"db": 3306, "lb": 8000}  # every other service listens on 8000 too
+BOX = t.BOX  # the monolith's one container; its processes are monolith:mariadb and monolith:gunicorn
+BOX_PROGRAMS = {"monolith:mariadb": "mariadb", "monolith:gunicorn": "gunicorn"}  # name -> supervisord program in it
+# The compose services are the topology's (twinshop.topology.compose_service); beside them the
+# compose files have one-shot jobs, which run at `up` and exit (no `twinshop status` row).
+JOBS = {"monolith": (), "distributed": ("init",)}
+# The port each service listens on inside its container (the mail server's SMTP is 2525, its page
+# 8025; the consumers listen on none); every other service listens on 8000.
+CONTAINER_PORTS = {"db": 3306, "broker": 5672, "mail": 8025, "lb": 8000}
 # Docker's container states as the local engine's supervisord states.
 STATES = {"running": "RUNNING", "restarting": "BACKOFF", "paused": "PAUSED", "removing": "STOPPING", "dead": "FATAL"}
 LABEL = "com.docker.compose."
@@ -329,7 +335,7 @@ class Container:
     @property
     def name(self) -> str:
         """The service name users type: api-2 for the container twinshop-distributed-api-2."""
-        return f"{self.service}-{self.number}" if self.service in ("api", "web") else self.service
+        return f"{self.service}-{self.number}" if self.service in t.SCALABLE else self.service
 
     @property
     def state(self) -> dict:
@@ -373,6 +379,8 @@ class ComposeEngine:
         shifted = self.ports.offset != port_offset()
         self.home = Home(self.installation.root / (f"compose-{self.ports.offset}" if shifted else "compose"))
         self._docker: Docker | None = None
+        # The mail servers' pages and RabbitMQ's management UI are published on the local engine's ports.
+        self.events = OrderEvents(self.ports, lambda: self.secrets().broker_password)
 
     # -- the Docker engine ----------------------------------------------------------------------
 
@@ -423,17 +431,27 @@ class ComposeEngine:
         command = [*self.docker.compose, *files, "-p", self.project(variant), *profiles, *args]
         return _run(command, timeout=timeout, check=check, cwd=PROJECT_ROOT, env=self.environment())
 
+    def possible_services(self, variant: str) -> dict[str, t.Service]:
+        """Name -> service, for every service the variant can run (every replica slot, the standby)."""
+        most = {field: MAX_REPLICAS for field in t.SCALABLE.values()}
+        every = VariantOptions(check_variant(variant), standby=True, **most)
+        return {s.name: s for s in self.topology(variant, every).services}
+
+    def compose_services(self, variant: str) -> list[str]:
+        """The variant's compose services that run for good, in the order `twinshop status` lists them: the
+        topology's services (api-1 and api-2 are replicas of `api`; the box's processes are in `monolith`)."""
+        return list(dict.fromkeys(t.compose_service(s) for s in self.possible_services(variant).values()))
+
     def containers(self, variant: str) -> list[Container]:
-        """Every container of the variant's project (running or not), the one-shot init job left out."""
+        """Every container of the variant's project (running or not), the one-shot jobs (init) left out."""
         ids = self.docker.run("ps", "--all", "--quiet", "--no-trunc", "--filter",
                               f"label={LABEL}project={self.project(variant)}").stdout.split()  # fmt: skip
         if not ids:
             return []
         result = self.docker.run("inspect", *ids, check=False)
         found = [Container(c) for c in json.loads(result.stdout or "[]")]  # a container removed meanwhile: left out
-        order = list(SERVICES[variant])
-        found = [c for c in found if c.service in order and c.service != "init"
-                 and c.labels.get(LABEL + "oneoff", "False") != "True"]  # fmt: skip
+        order = self.compose_services(variant)
+        found = [c for c in found if c.service in order and c.labels.get(LABEL + "oneoff", "False") != "True"]
         return sorted(found, key=lambda c: (order.index(c.service), c.number))
 
     # -- state -----------------------------------------------------------------------------------
@@ -522,9 +540,14 @@ class ComposeEngine:
 
     def override(self, options: VariantOptions) -> dict:
         """What the options change in the committed compose file, as a compose override."""
+        # Each compose service's own cap is its topology services' (the local engine's rule, CpuCaps.for_service):
+        # none for the box (only the variant's cap) nor for the one-shot jobs.
+        caps: dict[str, float | None] = {}
+        for service in self.topology(options.variant, replace(options, standby=True)).services:
+            caps.setdefault(t.compose_service(service), None if t.in_box(service) else service.cpus)
+        caps.update({job: None for job in JOBS[options.variant]})
         services: dict[str, dict] = {}
-        for service, kind in SERVICES[options.variant].items():
-            cap = options.caps.for_service(kind) if kind else None
+        for service, cap in caps.items():
             # The committed files cap every service (a fair 2-CPU budget for `docker compose up`);
             # twinshop applies the local engine's rule instead. "0": no limit of its own.
             spec: dict = {"deploy": {"resources": {"limits": {"cpus": f"{cap:g}" if cap else "0"}}}}
@@ -622,22 +645,40 @@ class ComposeEngine:
         wait_s = max(10, int(deadline - time.monotonic()))
         extra = [] if recreate else ["--no-recreate"]
         if options.variant == "distributed":
-            extra += ["--scale", f"api={options.api}", "--scale", f"web={options.web}"]
+            for tier, field in t.SCALABLE.items():  # api, web, mailer replicas
+                extra += ["--scale", f"{tier}={getattr(options, field)}"]
         self.compose(options.variant, "up", "--detach", "--wait", "--wait-timeout", str(wait_s), "--no-build",
                      "--remove-orphans", *extra, standby=options.standby, timeout=wait_s + 60)  # fmt: skip
 
     def wait_ready(self, variant: str, *, deadline: float) -> None:
+        """Until the entry point answers /readyz and, as with the local engine, the order events are ready:
+        the mail server answers and every consumer consumes its queue (compose's `--wait` knows only that
+        a consumer's container runs: it has no health check)."""
         url = self.entry_url(variant) + "/readyz"
         while http_status(url) != 200:
             if time.monotonic() > deadline:
                 raise EngineError(f"{url} did not answer 200 in time")
             time.sleep(0.2)
+        while waiting := self.events_not_ready(variant):
+            if time.monotonic() > deadline:
+                raise EngineError(f"the order events are not ready in time: {', '.join(waiting)} "
+                                  f"(see `docker compose -p {self.project(variant)} logs`)")  # fmt: skip
+            time.sleep(0.2)
+
+    def events_not_ready(self, variant: str) -> list[str]:
+        """The order-event services that do not answer yet: mail, broker, consumers not consuming."""
+        return self.events.not_ready(self.topology(variant))
+
+    def published_ports(self, variant: str) -> list[tuple[int, str]]:
+        """The host ports (on 127.0.0.1) the variant's containers publish, and what for."""
+        ports = [(self.ports.entry(variant), "the entry point"), (self.ports.mail_page(variant), "mail (mailbox page)")]
+        if variant == "distributed":
+            ports += [(self.ports.stats, "lb (statistics page)"),
+                      (self.ports.broker_management, "broker (management UI)")]  # fmt: skip
+        return ports
 
     def check_ports(self, variant: str) -> None:
-        ports = [(self.ports.entry(variant), "the entry point")]
-        if variant == "distributed":
-            ports.append((self.ports.stats, "lb (statistics page)"))
-        for port, what in ports:
+        for port, what in self.published_ports(variant):
             if port_in_use(port):
                 raise EngineError(
                     f"port {port} on 127.0.0.1 is already in use (needed by {what}): stop what uses it"
@@ -681,54 +722,72 @@ class ComposeEngine:
         return stopped
 
     def scale(self, tier: str, count: int, *, timeout: float = 180) -> tuple[list[str], list[str]]:
-        """Change the number of API or web replicas, live: `up --scale`; HAProxy finds them through Docker's DNS."""
-        if tier not in ("api", "web"):
-            raise EngineError(f"only api and web scale, not {tier!r}")
+        """Change the number of API, web or mailer replicas, live: `up --scale`. HAProxy finds API and web
+        replicas through Docker's DNS; a new mailer counts once it consumes the mailer queue, and a removed
+        one stops after its current message (one it had not acknowledged goes back to the queue)."""
+        if tier not in t.SCALABLE:
+            raise EngineError(f"only api and web replicas and mailers scale, not {tier!r}")
         options = self.options("distributed")
         if options is None:
             raise EngineError(
                 "the distributed variant is not running: `twinshop up distributed --engine compose` first"
             )
-        new_options = replace(options, **{tier: count})
+        field = t.SCALABLE[tier]
+        new_options = replace(options, **{field: count})
         try:
             new_options.check()
         except OptionsError as exc:
-            raise EngineError(str(exc).replace(f"--{tier}", f"{tier} replicas")) from exc
+            raise EngineError(str(exc).replace(f"--{field}", f"{tier} replicas")) from exc
+        deadline = time.monotonic() + timeout
         before = {c.name for c in self.containers("distributed")}
         self.home.save_options(new_options)
         # The replicas that stay are left alone: only the added ones are created (and waited for).
-        self.compose_up(new_options, deadline=time.monotonic() + timeout, recreate=False)
+        self.compose_up(new_options, deadline=deadline, recreate=False)
         after = {c.name for c in self.containers("distributed")}
-        names = self.topology("distributed", new_options).names()
-        return [n for n in names if n in after - before], sorted(before - after, key=lambda n: (len(n), n))
+        topo = self.topology("distributed", new_options)
+        added = [s for s in topo.services if s.name in after - before]
+        for service in added:
+            while service.kind in t.CONSUMER_KINDS and not self.events.consuming(service):
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{service.name} does not consume its queue: see "
+                                      f"`docker logs {self.project('distributed')}-{service.name}`")  # fmt: skip
+                time.sleep(0.2)
+        return [s.name for s in added], sorted(before - after, key=lambda n: (len(n), n))
 
     # -- one service -----------------------------------------------------------------------------
 
-    def find(self, name: str) -> tuple[str, Container, str | None]:
-        """(variant, container, supervisord program inside it or None) of the service called ``name``."""
-        if name == BOX or name in BOX_PROGRAMS:
-            variant, service, number = "monolith", BOX, 1
-        elif name in ("db", "lb", "api-standby"):
-            variant, service, number = "distributed", name, 1
-        elif match := re.fullmatch(r"(api|web)-([1-9]\d*)", name):
-            variant, service, number = "distributed", match.group(1), int(match.group(2))
-        else:
-            raise EngineError(f"no service named {name!r} (names: {', '.join(SERVICE_NAMES)})")
-        containers = self.containers(variant)
-        if not containers:
-            raise EngineError(f"the {variant} variant is not running: `twinshop up {variant} --engine compose` first")
-        for container in containers:
-            if container.service == service and container.number == number:
-                return variant, container, BOX_PROGRAMS.get(name)
+    def find(self, name: str, variant: str | None = None) -> tuple[str, Container, str | None]:
+        """(variant, container, supervisord program inside it or None) of the service called ``name``;
+        ``variant`` decides where both variants have one (``mail``), as with the local engine."""
+        homes = [v for v in ([check_variant(variant)] if variant else VARIANTS)
+                 if (name == BOX and v == "monolith") or name in self.possible_services(v)]  # fmt: skip
+        if not homes:
+            where = f" in the {variant} variant" if variant else ""
+            raise EngineError(f"no service named {name!r}{where} (names: {', '.join(t.SERVICE_NAMES)})")
+        found, running = [], {}
+        for v in homes:
+            if containers := self.containers(v):
+                running[v] = containers
+                found += [(v, c) for c in containers if c.name == (BOX if name in BOX_PROGRAMS else name)]
+        if len(found) > 1:
+            raise EngineError(f"both variants have a service named {name!r}: add --variant monolith or "
+                              "--variant distributed")  # fmt: skip
+        if found:
+            return *found[0], BOX_PROGRAMS.get(name)
+        if not running:
+            which = f"the {homes[0]} variant is not" if len(homes) == 1 else "neither variant is"
+            up = " or ".join(f"`twinshop up {v} --engine compose`" for v in homes)
+            raise EngineError(f"{which} running: {up} first")
+        v, containers = next(iter(running.items()))
         names = ", ".join(c.name for c in containers)
-        raise EngineError(f"no service named {name!r} in the running {variant} variant (it has {names})")
+        raise EngineError(f"no service named {name!r} in the running {v} variant (it has {names})")
 
     def supervisorctl(self, container: Container, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.docker.run("exec", container.id, "supervisorctl", *args, check=check, timeout=120)
 
     def kill(self, name: str, *, variant: str | None = None) -> None:
         """Stop one container (`docker stop`, its grace period first) or one program of the box; it stays down."""
-        _, container, program = self.find(name)
+        _, container, program = self.find(name, variant)
         if program:
             if container.running:
                 self.supervisorctl_verb(container, "stop", program)
@@ -737,12 +796,12 @@ class ComposeEngine:
 
     def start(self, name: str, *, variant: str | None = None) -> None:
         """Start a stopped container (`docker start`) or program of the box again."""
-        _, container, program = self.find(name)
+        _, container, program = self.find(name, variant)
         deadline = time.monotonic() + 30
         while container.state.get("Status") == "restarting" and time.monotonic() < deadline:
             # Its restart policy is starting it again (after a crash): let it, rather than race it.
             time.sleep(0.3)
-            container = self.find(name)[1]
+            container = self.find(name, variant)[1]
         if program is None or not container.running:  # a program of a stopped box: the box first
             self.docker.run("start", container.id, timeout=120)
         if container.service == BOX:
@@ -768,7 +827,7 @@ class ComposeEngine:
         In the box, a SIGKILL of the program's process group: supervisord restarts it, as in the
         local engine. ``crash monolith`` crashes its application process, as there.
         """
-        _, container, program = self.find(name)
+        _, container, program = self.find(name, variant)
         if not container.running or not container.pid:
             raise EngineError(f"{name} is not running")
         if container.service == BOX:
@@ -788,19 +847,26 @@ class ComposeEngine:
                             "--entrypoint", "sh", image, "-c", f"kill -KILL {container.pid}", timeout=120)  # fmt: skip
 
     def cpu_sources(self, variant: str) -> dict:
-        """Each running container's cgroup (the box as one), and Docker's port proxies for the variant."""
+        """Each running container's cgroup (the box as one; the order events' broker, mail server and
+        consumers too), and Docker's port proxies for the variant's published ports."""
         sources: dict = {c.name: ContainerCpu(c.pid) for c in self.containers(variant) if c.running and c.pid}
-        ports = [self.ports.entry(variant)] + ([self.ports.stats] if variant == "distributed" else [])
-        if pids := proxy_pids(ports):
+        if pids := proxy_pids([port for port, _ in self.published_ports(variant)]):
             sources["docker-proxy"] = ProcessGroup(pids)
         return sources
 
     # -- inspection ------------------------------------------------------------------------------
 
     def status(self) -> list[ServiceStatus]:
+        """One row per container (the box's programs too), named and described as the local engine's processes:
+        the consumers healthy while they consume their queue, the broker's queues and the mails received."""
         rows: list[ServiceStatus] = []
         for variant in VARIANTS:
-            for container in self.containers(variant):
+            containers = self.containers(variant)
+            if not containers:
+                continue
+            services = self.possible_services(variant)
+            view = self.events.view(variant)
+            for container in containers:
                 state = STATES.get(container.state.get("Status", ""), "STOPPED")
                 if container.service == BOX:
                     rows.append(ServiceStatus(BOX, variant, container.pid, f"127.0.0.1:{self.ports.monolith}",
@@ -809,10 +875,18 @@ class ComposeEngine:
                     continue
                 if container.service == "lb":
                     address = f"127.0.0.1:{self.ports.lb}"
+                elif container.service == "mail":
+                    address = f"127.0.0.1:{self.ports.mail_page(variant)}"  # its page, published as the local one
+                elif container.service in t.CONSUMER_KINDS:
+                    address = "-"  # no port: a consumer only connects out
                 else:
                     ip = container.address
                     address = f"{ip}:{CONTAINER_PORTS.get(container.service, 8000)}" if ip else "-"
-                rows.append(ServiceStatus(container.name, variant, container.pid, address, state, container.health))
+                verdict, detail = container.health, ""
+                if service := services.get(container.name):
+                    verdict, detail = self.events.describe(service, running=container.running, health=verdict,
+                                                           view=view)  # fmt: skip
+                rows.append(ServiceStatus(container.name, variant, container.pid, address, state, verdict, detail))
         return rows
 
     def box_rows(self, box: Container) -> list[ServiceStatus]:
@@ -908,6 +982,14 @@ class ComposeEngine:
             parts.append(f"{cpus} CPUs each for {', '.join(names)} (deploy.resources.limits.cpus)")
         return "; ".join(parts) or "no CPU limit"
 
+    # -- order events ----------------------------------------------------------------------------
+
+    def mailbox(self, variant: str) -> Mailbox:
+        return self.events.mailbox(variant)
+
+    def broker(self, variant: str) -> BrokerAdmin | None:
+        return self.events.broker(variant)
+
     # -- data ------------------------------------------------------------------------------------
 
     def database_container(self, variant: str) -> Container:
@@ -922,7 +1004,8 @@ class ComposeEngine:
         )
 
     def reset(self, variant: str | None = None) -> list[str]:
-        """Reload the seed data: `python -m shop.dbadmin reset` inside the database's container."""
+        """Reload the seed data: `python -m shop.dbadmin reset` inside the database's container; the order
+        events start afresh too (the broker's queues and the mailbox emptied), as with the local engine."""
         variants = [check_variant(variant)] if variant else [v for v in VARIANTS if self.running(v)]
         if not variants:
             raise EngineError(
@@ -931,8 +1014,10 @@ class ComposeEngine:
             )
         for v in variants:
             container = self.database_container(v)
+            self.events.reset(v, before_db=True)
             for command in (["wait", "--timeout", "30"], ["reset"]):
                 self.docker.run("exec", container.id, "python", "-m", "shop.dbadmin", *command, timeout=180)
+            self.events.reset(v, before_db=False)
         return variants
 
     @contextmanager

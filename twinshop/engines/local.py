@@ -33,22 +33,15 @@ from shop.repository import Repository
 from twinshop import cpucap, mariadb, rabbitmq
 from twinshop import topology as t
 from twinshop.engines.base import CpuReading, EngineError, ServiceStatus, UpResult
-from twinshop.events import BrokerAdmin, Mailbox, Unreachable
+from twinshop.engines.order_events import OrderEvents
+from twinshop.events import BrokerAdmin, Mailbox
 from twinshop.options import VARIANTS, OptionsError, VariantOptions, check_variant
 from twinshop.programs import SetupError, find_program
 from twinshop.state import Home, StateError, port_offset
 from twinshop.supervisor import Program, Supervisor, SupervisorError, bin_path, render_config
 
-MONOLITH_BOX = "monolith"  # the box as a whole: `twinshop kill monolith` stops every process in it
-SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby",
-                 "broker", "mail", "mailer-N", "sales")  # fmt: skip
-SCALABLE = {"api": "api", "web": "web", "mailer": "mailers"}  # tier -> its VariantOptions field
-EVENT_QUEUES = ("mailer", "sales", "dead-letters")  # distributed/events/broker.py (the engine does not import it)
-
-
-def in_box(service: t.Service) -> bool:
-    """Whether a service of the monolith is one of the box's own processes (not the mail server beside it)."""
-    return service.name.startswith(f"{MONOLITH_BOX}:")
+MONOLITH_BOX = t.BOX  # the box as a whole: `twinshop kill monolith` stops every process in it
+in_box = t.in_box
 
 
 def port_in_use(port: int) -> bool:
@@ -142,6 +135,7 @@ class LocalEngine:
     def __init__(self, home: Home | Path | None = None, ports: t.Ports | None = None):
         self.home = home if isinstance(home, Home) else Home(Path(home).resolve()) if home else Home.default()
         self.ports = ports or t.Ports(port_offset())
+        self.events = OrderEvents(self.ports, lambda: self.secrets().broker_password)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -345,17 +339,7 @@ class LocalEngine:
 
     def events_not_ready(self, variant: str) -> list[str]:
         """The order-event services that do not answer yet: mail, broker, consumers not consuming."""
-        topo = self.topology(variant)
-        waiting = [s.name for s in topo.of_kind("mail") if http_status(f"http://{s.address}{s.health_path}") != 200]
-        consumers = topo.of_kind(*t.CONSUMER_KINDS)
-        if variant == "distributed":
-            admin = self.broker(variant)
-            try:
-                tags = admin.consumer_tags() if admin is not None else {}
-            except Unreachable:
-                return [*waiting, "broker"]
-            waiting += [s.name for s in consumers if s.name not in tags]
-        return waiting
+        return self.events.not_ready(self.topology(variant))
 
     def servers_down(self) -> list[str]:
         """The replicas HAProxy does not send traffic to (its statistics, as CSV); all of them if it does not answer."""
@@ -401,18 +385,18 @@ class LocalEngine:
         New mailers count once they consume the mailer queue; a removed mailer stops after its
         current message (one it had not acknowledged goes back to the queue for the others).
         """
-        if tier not in SCALABLE:
+        if tier not in t.SCALABLE:
             raise EngineError(f"only api and web replicas and mailers scale, not {tier!r}")
         variant = "distributed"
         sup = self.supervisor(variant)
         options = self.options(variant)
         if options is None:
             raise EngineError("the distributed variant is not running: `twinshop up distributed` first")
-        new_options = replace(options, **{SCALABLE[tier]: count})
+        new_options = replace(options, **{t.SCALABLE[tier]: count})
         try:
             new_options.check()
         except OptionsError as exc:
-            raise EngineError(str(exc).replace(f"--{SCALABLE[tier]}", f"{tier} replicas")) from exc
+            raise EngineError(str(exc).replace(f"--{t.SCALABLE[tier]}", f"{tier} replicas")) from exc
         old, new = self.topology(variant, options), self.topology(variant, new_options)
         added = [s for s in new.services if s.name not in old.names()]
         removed = [s for s in old.services if s.name not in new.names()]
@@ -448,11 +432,7 @@ class LocalEngine:
 
     def _healthy_now(self, service: t.Service) -> bool:
         if service.kind in t.CONSUMER_KINDS:
-            admin = self.broker(service.variant)
-            try:
-                return admin is not None and service.name in admin.consumer_tags()
-            except Unreachable:
-                return False
+            return self.events.consuming(service)
         if service.health_path is None:
             return tcp_open(service.port)
         return http_status(f"http://{service.address}{service.health_path}") == 200
@@ -470,7 +450,7 @@ class LocalEngine:
             raise EngineError(f"both variants have a service named {name!r}: add --variant monolith or "
                               "--variant distributed")  # fmt: skip
         if not found:
-            raise EngineError(f"no service named {name!r} in a started variant (names: {', '.join(SERVICE_NAMES)})")
+            raise EngineError(f"no service named {name!r} in a started variant (names: {', '.join(t.SERVICE_NAMES)})")
         return found[0]
 
     def _rpc_for(self, name: str, variant: str | None = None):
@@ -540,7 +520,7 @@ class LocalEngine:
                 for info in sup.processes()
             }
             topo = self.topology(variant)
-            tags, queues = self._broker_view(variant)
+            view = self.events.view(variant)
             if variant == "monolith":
                 states = [infos.get(s.name, {}).get("statename", "UNKNOWN") for s in topo.services if in_box(s)]
                 box_state = (
@@ -554,49 +534,25 @@ class LocalEngine:
             for service in topo.services:
                 info = infos.get(service.name, {})
                 state = info.get("statename", "UNKNOWN")
-                detail = ""
-                if state != "RUNNING":
-                    verdict = "-"
-                elif service.kind in t.CONSUMER_KINDS:
-                    verdict = "healthy" if service.name in tags else "unhealthy"
-                    detail = f"consuming {tags[service.name]!r}" if service.name in tags else "not consuming"
+                running = state == "RUNNING"
+                if not running or service.kind in t.CONSUMER_KINDS:
+                    verdict = "-"  # a consumer's health: whether it consumes its queue (below)
                 elif service.health_path is None:
                     verdict = "healthy" if tcp_open(service.port) else "unhealthy"
                 else:
                     verdict = health(http_status(f"http://{service.address}{service.health_path}"))
-                if service.kind == "broker" and queues is not None:
-                    detail = " · ".join(f"{name} {q.messages}" for name, q in queues.items())
-                    detail += f" (messages waiting; UI http://127.0.0.1:{service.ports['management']})"
-                elif service.kind == "mail" and verdict == "healthy":
-                    try:
-                        detail = f"{self.mailbox(variant).count()} mails received"
-                    except Unreachable:
-                        pass
+                verdict, detail = self.events.describe(service, running=running, health=verdict, view=view)
                 rows.append(ServiceStatus(service.name, variant, info.get("pid") or None, service.address, state,
                                           verdict, detail))  # fmt: skip
         return rows
 
-    def _broker_view(self, variant: str) -> tuple[dict[str, str], dict | None]:
-        """(consumer tag -> queue, our queues' states) from the broker; empty when it does not answer."""
-        admin = self.broker(variant)
-        if admin is None:
-            return {}, None
-        try:
-            queues = admin.queues(timeout=1.0)
-            return admin.consumer_tags(), {name: queues[name] for name in EVENT_QUEUES if name in queues}
-        except Unreachable:
-            return {}, None
-
     # -- order events ---------------------------------------------------------------------
 
     def mailbox(self, variant: str) -> Mailbox:
-        return Mailbox(self.ports.url(self.ports.mail_page(variant)))
+        return self.events.mailbox(variant)
 
     def broker(self, variant: str) -> BrokerAdmin | None:
-        if check_variant(variant) != "distributed":
-            return None
-        return BrokerAdmin(self.ports.url(self.ports.broker_management), user="shop",
-                           password=self.secrets().broker_password)  # fmt: skip
+        return self.events.broker(variant)
 
     # -- data -----------------------------------------------------------------------------
 
@@ -609,34 +565,11 @@ class LocalEngine:
             settings = self.db_settings(v)
             if not tcp_open(settings.port):
                 raise EngineError(f"the {v} database is not running: `twinshop up {v}` (or `twinshop start ...`) first")
-            self._reset_events(v, before_db=True)
+            self.events.reset(v, before_db=True)
             try:
                 wait_for_db(settings, timeout=10)
                 reset_db(settings)
             except DatabaseNotReady as exc:
                 raise EngineError(str(exc)) from exc
-            self._reset_events(v, before_db=False)
+            self.events.reset(v, before_db=False)
         return variants
-
-    def _reset_events(self, variant: str, *, before_db: bool) -> None:
-        """Before the database: empty the broker's queues (and let the consumers finish the messages they
-        hold, which refer to orders about to vanish). After it: empty the mailbox. Every run starts with
-        no event in flight, no dead letter and no mail."""
-        try:
-            admin = self.broker(variant)
-            if before_db and admin is not None:
-                deadline = time.monotonic() + 15
-                while True:
-                    for queue in EVENT_QUEUES:
-                        admin.purge(queue)
-                    states = admin.queues()
-                    if not any(states[q].messages for q in EVENT_QUEUES if q in states):
-                        break
-                    if time.monotonic() > deadline:
-                        raise EngineError("the broker's queues did not empty within 15 s: the consumers hold messages")
-                    time.sleep(0.2)
-            elif not before_db:
-                self.mailbox(variant).clear()
-        except Unreachable as exc:
-            what = "broker" if before_db else "mail server"
-            raise EngineError(f"cannot reset the {variant} {what}: {exc} (`twinshop start ...` it first)") from exc
