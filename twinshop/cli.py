@@ -160,6 +160,51 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(engine: Engine, args: argparse.Namespace) -> None:
+    from twinshop.cluster import Cluster
+
+    cluster = Cluster(ports=engine.ports)
+    if args.action == "up":
+        seconds = cluster.up(args.nodes, node_cpus=args.node_cpus, memory_mb=args.node_memory,
+                             say=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+        count = len(cluster.nodes())
+        print(f"cluster up: {count} node{'s' if count > 1 else ''}, the shop at "
+              f"{engine.ports.url(engine.ports.lb)} (ready in {seconds:.0f}s)")  # fmt: skip
+        print(f"HAProxy statistics: {engine.ports.url(engine.ports.stats)}/stats; where each task runs: "
+              "twinshop cluster status")  # fmt: skip
+    elif args.action == "down":
+        removed = cluster.down()
+        print(f"cluster removed: {', '.join(removed)}" if removed else "no cluster was up")
+    else:
+        print_cluster_status(cluster)
+
+
+def print_cluster_status(cluster) -> None:
+    if not cluster.exists():
+        print("no cluster is up (start one: twinshop cluster up --nodes 3)")
+        return
+    nodes = cluster.node_rows()
+    tasks = cluster.tasks() if nodes and nodes[0]["container"] == "running" else []
+    on_node: dict[str, list[str]] = {}
+    for task in tasks:
+        if task["state"] == "running":
+            on_node.setdefault(task["node"], []).append(task["name"])
+    header = ("NODE", "ROLE", "STATE", "AVAILABILITY", "ADDRESS", "CONTAINER", "TASKS")
+    table = [header] + [(n["name"], n["role"], n["state"], n["availability"], n["address"], n["container"],
+                         " ".join(on_node.get(n["name"], [])) or "-") for n in nodes]  # fmt: skip
+    print_table(table)
+    if tasks:
+        print()
+        print_table([("TASK", "NODE", "STATE")] + [(t["name"], t["node"] or "-", t["since"] + (f" ({t['error']})" if
+                    t["error"] else "")) for t in tasks])  # fmt: skip
+
+
+def print_table(table: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
     from loadtests.harness import locust
 
@@ -283,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="variant(s) to start; the UI's target field switches between them",
     )
     locust.add_argument("--scenario", default="quick", help="load shape preselected in the UI")
+
+    cluster = command("cluster", cmd_cluster, "a Docker Swarm of N engines on this machine, the shop deployed on it")
+    cluster.add_argument("action", choices=("up", "down", "status"))
+    cluster.add_argument("--nodes", type=int, default=3, help="nodes (Docker engines) to start (default 3)")
+    cluster.add_argument("--node-cpus", type=float, help="CPU cap of each node, e.g. 0.6 (default: none)")
+    cluster.add_argument("--node-memory", type=int, default=1024, help="memory cap of each node in MiB (default 1024)")
 
     demo = command("demo", cmd_demo, "the main job of `make demo`: a quick comparison of both variants")
     demo.add_argument("--lang", choices=("en", "es"), help="language of the report (default: the locale's)")
