@@ -5,15 +5,18 @@ Each node is a Docker engine in a container of its own ("Docker in Docker", the 
 can tell, separate machines. ``up`` builds the node image, starts the nodes, forms the Swarm
 (node-1 the manager, the others workers joined with its token), copies the shop's images into
 each node (``docker save | docker load``: there is no registry) and deploys ``swarm/stack.yaml``.
-Everything it creates carries the label ``org.twinshop.cluster=<name>`` and is removed by id by
-``down``; a failed ``up`` removes what it had made before saying why, in one line.
+Everything it creates on the host carries the label ``org.twinshop.cluster=<name>`` and is removed
+by id by ``down``; a failed ``up`` removes what it had made before saying why, in one line.
 
 The nodes are reached with ``docker exec <node> docker ...``: the Docker command inside the node
-talks to that node's engine, as it would on a real machine.
+talks to that node's engine, as it would on a real machine. The stacks (the distributed shop,
+and the monolith box when a comparison asks for it) are deployed through the manager, node-1;
+:class:`twinshop.engines.swarm.SwarmEngine` gives them the other engines' verbs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,32 +33,49 @@ import psutil
 
 from twinshop import topology as t
 from twinshop.engines.base import EngineError
+from twinshop.options import VariantOptions
 from twinshop.state import PROJECT_ROOT, Home, StateError, port_offset
 
 NODE_IMAGE = "twinshop-swarm-node:latest"
 NODE_DOCKERFILE = PROJECT_ROOT / "swarm" / "node"
-STACK_FILE = PROJECT_ROOT / "swarm" / "stack.yaml"
-STACK = "twinshop"  # the stack's name in the Swarm: services twinshop_api, twinshop_web, ...
 LABEL = "org.twinshop.cluster"
+# The two stacks: the distributed shop (services twinshop_api, twinshop_web, ...) and the monolith
+# box (twinshop-monolith_monolith), each from its own file in swarm/.
+STACKS = {"distributed": "twinshop", "monolith": "twinshop-monolith"}
+STACK_FILES = {variant: PROJECT_ROOT / "swarm" / f"{'stack' if variant == 'distributed' else variant}.yaml"
+               for variant in STACKS}
 APP_IMAGE = "twinshop-distributed:latest"
 EDGE_IMAGES = ("twinshop-distributed-db:latest", "twinshop-distributed-lb:latest")  # only node-1 runs them
+MONOLITH_IMAGE = "twinshop-monolith:latest"  # loaded into node-1 when the monolith is asked for
 SECRETS = {"db_password": "twinshop_db_password", "secret_key": "twinshop_secret_key"}
 MAX_NODES = 9  # HAProxy has 9 server slots per tier: more nodes than that would add nothing to see
-# What one node needs, on top of what is free: memory for its engine and its share of the shop
-# (node-1 holds MariaDB), disk for the images loaded into it.
+# What one node needs, on top of what is free: memory for its engine and its share of the shop,
+# disk for the images loaded into it. node-1, the "edge" node, also holds MariaDB, HAProxy and
+# (in comparisons) the monolith box: it gets more.
 NODE_MEMORY_DEFAULT = 1024  # MiB, the cap of each node container (--node-memory)
 NODE_MEMORY_MINIMUM = 384
+EDGE_EXTRA_MB = 1024
 NODE_DISK_MB = 1500
+# The cluster's own bridge network on the host: a /24 from this range, fixed addresses for the
+# nodes (a node started again after `kill-node` keeps the address the Swarm knows it by).
+SUBNET_RANGE = (10, 230)
 # Swarm's own networks inside the nodes, from ranges that the host's networks do not use.
 SWARM_ADDRESS_POOL = "10.233.0.0/16"
 # How often a worker reports to the manager; a node that misses a few heartbeats is Down and
 # its tasks are scheduled elsewhere (Swarm's default is 5 s: ~15 s to notice a dead node).
 HEARTBEAT = "2s"
+# The ports the shop's stacks publish on node-1 (mode: host) -> the host's 127.0.0.1 ports.
+NODE_PORTS = {"lb": 8000, "stats": 8404, "monolith": 8001}
+PARTITION_COMMENT = "twinshop-partition"
 
 
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def run(command: Sequence[str], *, timeout: float = 120, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -86,23 +106,53 @@ def find_docker() -> str:
     return docker
 
 
+def node_memory(index: int, memory_mb: int) -> int:
+    """The memory cap of node ``index`` (1-based): node-1 holds the database, HAProxy and the monolith too."""
+    return memory_mb + (EDGE_EXTRA_MB if index == 1 else 0)
+
+
 def room_problem(nodes: int, memory_mb: int, *, available_mb: float, free_disk_mb: float) -> str | None:
     """Why ``nodes`` nodes of ``memory_mb`` each do not fit here (None: they do)."""
     if memory_mb < NODE_MEMORY_MINIMUM:
         return f"--node-memory {memory_mb} is too little for a node (at least {NODE_MEMORY_MINIMUM} MiB)"
-    need = nodes * memory_mb
+    need = sum(node_memory(i, memory_mb) for i in range(1, nodes + 1))
     if need > available_mb:
-        fit = int(available_mb // memory_mb)
-        return (f"not enough memory for {nodes} nodes of {memory_mb} MiB ({need / 1024:.1f} GiB; "
-                f"{available_mb / 1024:.1f} GiB available): use --nodes {max(1, fit)} or a smaller --node-memory"
+        fit = max((n for n in range(1, nodes) if sum(node_memory(i, memory_mb) for i in range(1, n + 1))
+                   <= available_mb), default=0)  # fmt: skip
+        return (f"not enough memory for {nodes} nodes of {memory_mb} MiB ({need / 1024:.1f} GiB with node-1's "
+                f"extra {EDGE_EXTRA_MB} MiB; {available_mb / 1024:.1f} GiB available): use --nodes {fit} or a "
+                "smaller --node-memory"
                 if fit >= 1 else
-                f"not enough memory for one node of {memory_mb} MiB ({available_mb / 1024:.1f} GiB available): "
-                "close other programs or use a smaller --node-memory")  # fmt: skip
+                f"not enough memory for one node of {memory_mb} MiB (node-1 needs {need / 1024:.1f} GiB, "
+                f"{available_mb / 1024:.1f} GiB available): close other programs or use a smaller "
+                "--node-memory")  # fmt: skip
     disk = nodes * NODE_DISK_MB
     if disk > free_disk_mb:
         return (f"not enough disk for {nodes} nodes: about {disk / 1024:.1f} GiB needed for their images, "
                 f"{free_disk_mb / 1024:.1f} GiB free where Docker keeps its data: free some space or use fewer nodes")
     return None
+
+
+def stack_override(options: VariantOptions) -> dict:
+    """What the options change in the committed stack file (a second compose file for `docker stack deploy`).
+
+    Replicas of api and web, the standby on or off, the workers of the monolith, and the CPU caps by
+    the local engine's rule: ``--node-cpus``/``--api-cpus`` become each task's limit; without them
+    no task has a CPU limit of its own ("0"), as with the other engines.
+    """
+    services: dict[str, dict] = {}
+    if options.variant == "monolith":
+        services["monolith"] = {"environment": {"GUNICORN_WORKERS": str(options.workers)},
+                                "deploy": {"resources": {"limits": {"cpus": "0"}}}}  # fmt: skip
+    else:
+        replicas = {"api": options.api, "web": options.web, "api-standby": 1 if options.standby else 0}
+        for service in ("db", "lb", "web", "api", "api-standby"):
+            cap = options.caps.for_service(service)
+            spec: dict = {"deploy": {"resources": {"limits": {"cpus": f"{cap:g}" if cap else "0"}}}}
+            if service in replicas:
+                spec["deploy"]["replicas"] = replicas[service]
+            services[service] = spec
+    return {"version": "3.8", "services": services}
 
 
 @dataclass(frozen=True)
@@ -114,8 +164,23 @@ class Node:
     address: str  # on the cluster's private network
 
 
+@dataclass(frozen=True)
+class Task:
+    """One running container of a stack, as the node running it sees it."""
+
+    name: str  # api-2, web-1, db, lb, api-standby, monolith
+    service: str  # api, web, db, ...
+    slot: int
+    node: str
+    container: str  # its id inside the node
+    pid: int | None  # its main process, as the host sees it
+    address: str | None  # on the overlay network the load balancer reaches it by
+    health: str  # healthy | unhealthy | starting | - (no check)
+    state: str  # running, restarting, exited, ...
+
+
 class Cluster:
-    """The Swarm on this machine: ``up``, ``down``, ``status``, and the node-level faults."""
+    """The Swarm on this machine: ``up``, ``down``, ``status``, the stacks, and the node-level faults."""
 
     def __init__(self, home: Home | None = None, ports: t.Ports | None = None):
         self.installation = home or Home.default()
@@ -152,6 +217,9 @@ class Cluster:
         state = self.state() or {}
         return [Node(**n) for n in state.get("nodes", [])]
 
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.nodes()]
+
     def node(self, name: str) -> Node:
         nodes = self.nodes()
         if not nodes:
@@ -173,21 +241,40 @@ class Cluster:
     def on(self, node: Node | str, *args: str, timeout: float = 120, check: bool = True,
            stdin: str | None = None) -> subprocess.CompletedProcess:  # fmt: skip
         """A docker command on one node's engine (the docker command inside the node)."""
+        return self.inside(node, "docker", *args, timeout=timeout, check=check, stdin=stdin)
+
+    def inside(self, node: Node | str, *command: str, timeout: float = 120, check: bool = True,
+               stdin: str | None = None) -> subprocess.CompletedProcess:  # fmt: skip
+        """Any command inside a node container."""
         container = node.container if isinstance(node, Node) else node
         interactive = ["-i"] if stdin is not None else []
-        return run([self.docker, "exec", *interactive, container, "docker", *args], timeout=timeout, check=check,
+        return run([self.docker, "exec", *interactive, container, *command], timeout=timeout, check=check,
                    input=stdin)  # fmt: skip
 
     def swarm(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         """A docker command on the manager (node-1): the Swarm's own view."""
         return self.on(self.manager(), *args, **kwargs)
 
+    def container_states(self) -> dict[str, str]:
+        """Node name -> its container's state on the host (running, exited, removed)."""
+        nodes = self.nodes()
+        if not nodes:
+            return {}
+        inspected = json.loads(self.host("inspect", *[n.container for n in nodes], check=False).stdout or "[]")
+        states = {c["Id"]: c["State"]["Status"] for c in inspected}
+        return {n.name: states.get(n.container, "removed") for n in nodes}
+
     # -- up ----------------------------------------------------------------------------------------
 
-    def check_request(self, nodes: int, memory_mb: int) -> None:
-        """Refuse, before anything is made, what cannot work: the counts, the room, the ports."""
+    def check_request(self, nodes: int, memory_mb: int, node_cpus: float | None) -> None:
+        """Refuse, before anything is made, what cannot work: the counts, the room, the ports, the images."""
         if not 1 <= nodes <= MAX_NODES:
             raise EngineError(f"--nodes must be from 1 to {MAX_NODES}, not {nodes}")
+        cores = os.cpu_count() or 1
+        if node_cpus is not None and not 0.1 <= node_cpus <= cores:
+            raise EngineError(f"--node-cpus must be from 0.1 to {cores} (the machine's cores), not {node_cpus:g}")
+        if memory_mb < NODE_MEMORY_MINIMUM:  # before asking Docker anything
+            raise EngineError(room_problem(nodes, memory_mb, available_mb=0, free_disk_mb=0))
         docker = self.docker
         root = run([docker, "info", "--format", "{{.DockerRootDir}}"], timeout=30).stdout.strip() or "/var/lib/docker"
         try:
@@ -200,7 +287,8 @@ class Cluster:
             raise EngineError(problem)
         from twinshop.engines.local import port_in_use
 
-        for port, what in ((self.ports.lb, "the shop's entry point"), (self.ports.stats, "the statistics page")):
+        for port, what in ((self.ports.lb, "the shop's entry point"), (self.ports.stats, "the statistics page"),
+                           (self.ports.monolith, "the monolith (in comparisons)")):  # fmt: skip
             if port_in_use(port):
                 raise EngineError(f"port {port} on 127.0.0.1 is already in use (needed by {what}): stop what uses "
                                   "it or set TWINSHOP_PORT_OFFSET")  # fmt: skip
@@ -210,36 +298,40 @@ class Cluster:
                               "--engine compose`")  # fmt: skip
 
     def up(self, nodes: int = 3, *, node_cpus: float | None = None, memory_mb: int = NODE_MEMORY_DEFAULT,
-           say: Callable[[str], None] = lambda line: None, timeout: float = 300) -> float:  # fmt: skip
-        """Make the cluster and deploy the shop on it; seconds it took. Nothing is left behind on failure."""
+           say: Callable[[str], None] = lambda line: None, timeout: float = 300,
+           deploy: Callable[[], None] | None = None) -> float:  # fmt: skip
+        """Make the cluster (and, with ``deploy``, put the shop on it); seconds it took.
+
+        Nothing is left behind on failure, nor on Ctrl-C: every container, volume and network made
+        so far is removed by its label before the error leaves.
+        """
         started = time.monotonic()
         if self.exists():
             have = len(self.nodes())
-            raise EngineError(f"a cluster of {have} node{'s' if have > 1 else ''} is already up ({self.name}): "
+            raise EngineError(f"a cluster of {plural(have, 'node')} is already up ({self.name}): "
                               "`twinshop cluster down` first")  # fmt: skip
-        if node_cpus is not None and not 0.1 <= node_cpus <= (os.cpu_count() or 1):
-            raise EngineError(f"--node-cpus must be from 0.1 to {os.cpu_count() or 1} (the machine's cores)")
-        self.check_request(nodes, memory_mb)
+        self.check_request(nodes, memory_mb, node_cpus)
         self.remove_leftovers()  # of an earlier up that was killed before it could clean up
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             say("building the node image (Debian's docker.io) ...")
             self.host("build", "--quiet", "--label", f"{LABEL}=image", "-t", NODE_IMAGE, str(NODE_DOCKERFILE),
                       timeout=900)  # fmt: skip
-            say(f"starting {nodes} node{'s' if nodes > 1 else ''} ...")
-            self.host("network", "create", "--label", f"{LABEL}={self.name}", self.name)
-            made = self.start_nodes(nodes, node_cpus=node_cpus, memory_mb=memory_mb)
+            say(f"starting {plural(nodes, 'node')} ...")
+            subnet = self.create_network()
+            made = self.start_nodes(nodes, subnet=subnet, node_cpus=node_cpus, memory_mb=memory_mb)
             self.save({"name": self.name, "nodes": [n.__dict__ for n in made], "node_cpus": node_cpus,
-                       "node_memory_mb": memory_mb, "created_at": time.time()})  # fmt: skip
-            self.wait_engines(made, deadline=started + 90)
+                       "node_memory_mb": memory_mb, "subnet": subnet, "created_at": time.time()})  # fmt: skip
+            self.wait_engines(made, deadline=time.monotonic() + 60)
             say("forming the Swarm and loading the images into the nodes ...")
             with ThreadPoolExecutor(max_workers=2) as pool:
-                images = pool.submit(self.load_images, made)
+                images = pool.submit(self.load_images, {made[0]: (APP_IMAGE, *EDGE_IMAGES),
+                                                        **{n: (APP_IMAGE,) for n in made[1:]}})  # fmt: skip
                 self.form_swarm(made)
                 images.result()
-            say("deploying the stack (swarm/stack.yaml) ...")
-            self.deploy()
-            self.wait_deployed(deadline=started + timeout)
+            if deploy is not None:
+                say("deploying the stack (swarm/stack.yaml) ...")
+                deploy()
         except BaseException as exc:
             self.remove()
             if isinstance(exc, (EngineError, OSError, StateError)):
@@ -247,7 +339,23 @@ class Cluster:
             raise
         return time.monotonic() - started
 
-    def start_nodes(self, count: int, *, node_cpus: float | None, memory_mb: int) -> list[Node]:
+    def create_network(self) -> str:
+        """The cluster's bridge network, on a /24 no other network of the host's Docker uses; its subnet."""
+        start = int(hashlib.sha256(self.name.encode()).hexdigest(), 16) % 256
+        last = ""
+        for i in range(24):
+            subnet = f"{SUBNET_RANGE[0]}.{SUBNET_RANGE[1]}.{(start + i) % 256}.0/24"
+            result = self.host("network", "create", "--label", f"{LABEL}={self.name}", "--subnet", subnet, self.name,
+                               check=False)  # fmt: skip
+            if result.returncode == 0:
+                return subnet
+            last = _last_line(result.stderr)
+            if "overlap" not in last.lower():
+                break
+        raise EngineError(f"could not create the cluster's network {self.name}: {last}")
+
+    def start_nodes(self, count: int, *, subnet: str, node_cpus: float | None, memory_mb: int) -> list[Node]:
+        prefix = subnet.rsplit(".", 1)[0]
         made = []
         for i in range(1, count + 1):
             name = f"node-{i}"
@@ -255,22 +363,22 @@ class Cluster:
             volume = f"{container}-docker"
             self.host("volume", "create", "--label", f"{LABEL}={self.name}", volume)
             publish = []
-            if i == 1:  # the edge node: the lb task publishes 8000 and 8404 on it (mode: host)
-                publish = ["-p", f"127.0.0.1:{self.ports.lb}:8000", "-p", f"127.0.0.1:{self.ports.stats}:8404"]
+            if i == 1:  # the edge node: the stacks publish their ports on it (mode: host)
+                publish = ["-p", f"127.0.0.1:{self.ports.lb}:{NODE_PORTS['lb']}",
+                           "-p", f"127.0.0.1:{self.ports.stats}:{NODE_PORTS['stats']}",
+                           "-p", f"127.0.0.1:{self.ports.monolith}:{NODE_PORTS['monolith']}"]  # fmt: skip
+            address = f"{prefix}.{10 + i}"
             # What --privileged would give (some kernels refuse it): every capability but
             # CAP_SYS_RESOURCE, no seccomp or AppArmor confinement, every device, its own cgroups.
             cid = self.host(
                 "run", "--detach", "--name", container, "--hostname", name, "--label", f"{LABEL}={self.name}",
-                "--network", self.name, *publish,
+                "--network", self.name, "--ip", address, *publish,
                 "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
                 "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
                 "--cgroupns", "private", "--device-cgroup-rule", "a *:* rwm",
-                "--memory", f"{memory_mb}m", *(["--cpus", f"{node_cpus:g}"] if node_cpus else []),
+                "--memory", f"{node_memory(i, memory_mb)}m", *(["--cpus", f"{node_cpus:g}"] if node_cpus else []),
                 "--volume", f"{volume}:/var/lib/docker", NODE_IMAGE,
             ).stdout.strip()  # fmt: skip
-            address = self.host("inspect", "--format",
-                                f"{{{{(index .NetworkSettings.Networks \"{self.name}\").IPAddress}}}}",
-                                cid).stdout.strip()  # fmt: skip
             made.append(Node(name, cid, address))
         return made
 
@@ -280,7 +388,7 @@ class Cluster:
                 if time.monotonic() > deadline:
                     logs = self.host("logs", "--tail", "3", node.container, check=False)
                     raise EngineError(f"the engine of {node.name} did not start: {_last_line(logs.stderr)}")
-                time.sleep(0.5)
+                time.sleep(0.3)
 
     def form_swarm(self, nodes: Sequence[Node]) -> None:
         manager = nodes[0]
@@ -292,79 +400,145 @@ class Cluster:
             result = self.on(node, "swarm", "join", "--token", token, "--advertise-addr", node.address,
                              f"{manager.address}:2377", check=False, timeout=90)  # fmt: skip
             if result.returncode != 0:
-                raise EngineError(f"{node.name} could not join the Swarm: {_last_line(result.stderr)}")
+                raise EngineError(f"{node.name} could not join the Swarm at {manager.address}:2377 "
+                                  f"({_last_line(result.stderr)}): check that TCP 2377 and 7946 and UDP 7946 and "
+                                  "4789 pass between the nodes")  # fmt: skip
 
-        with ThreadPoolExecutor(max_workers=max(1, len(nodes) - 1)) as pool:
-            for future in [pool.submit(join, node) for node in nodes[1:]]:
-                future.result()
+        if len(nodes) > 1:
+            with ThreadPoolExecutor(max_workers=len(nodes) - 1) as pool:
+                for future in [pool.submit(join, node) for node in nodes[1:]]:
+                    future.result()
         self.on(manager, "node", "update", "--label-add", "twinshop.db=true", "--label-add", "twinshop.edge=true",
-                "node-1")  # fmt: skip
+                manager.name)  # fmt: skip
 
-    def load_images(self, nodes: Sequence[Node]) -> None:
-        """Copy the shop's images into each node: the application everywhere, db and lb into node-1."""
+    def load_images(self, wanted: dict[Node, Sequence[str]]) -> None:
+        """Copy images into nodes (``docker save`` once, ``docker load`` into each node at the same time)."""
         folder = Path(tempfile.mkdtemp(prefix="images-", dir=self.folder))
         try:
-            app, edge = folder / "app.tar", folder / "edge.tar"
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                for future in [pool.submit(self.host, "save", "-o", str(app), APP_IMAGE, timeout=600),
-                               pool.submit(self.host, "save", "-o", str(edge), *EDGE_IMAGES, timeout=600)]:
-                    future.result()  # fmt: skip
+            archives: dict[tuple[str, ...], Path] = {}
+            for images in {tuple(images) for images in wanted.values()}:
+                archives[images] = folder / f"{len(archives)}.tar"
+            with ThreadPoolExecutor(max_workers=len(archives)) as pool:
+                for future in [pool.submit(self.host, "save", "-o", str(path), *images, timeout=600)
+                               for images, path in archives.items()]:  # fmt: skip
+                    future.result()
 
             def load(node: Node, archive: Path) -> None:
                 with archive.open("rb") as data:
                     result = subprocess.run([self.docker, "exec", "-i", node.container, "docker", "load", "--quiet"],
                                             stdin=data, capture_output=True, text=True, timeout=600)  # fmt: skip
                 if result.returncode != 0:
-                    raise EngineError(f"loading {archive.name} into {node.name} failed: {_last_line(result.stderr)}")
+                    raise EngineError(f"loading images into {node.name} failed: {_last_line(result.stderr)}")
 
-            jobs = [(nodes[0], edge)] + [(node, app) for node in nodes]
-            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-                for future in [pool.submit(load, node, archive) for node, archive in jobs]:
+            with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+                for future in [pool.submit(load, node, archives[tuple(images)]) for node, images in wanted.items()]:
                     future.result()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def deploy(self) -> None:
-        """The secrets (the ones the local engine generated) and the stack, through the manager."""
+    def ensure_images(self, node: Node, images: Sequence[str]) -> None:
+        """Load the images that ``node`` lacks (or holds in another version than the host's)."""
+        missing = []
+        for image in images:
+            here = self.host("image", "inspect", "--format", "{{.Id}}", image, check=False)
+            if here.returncode != 0:
+                raise EngineError(f"the image {image} is not built yet: run `twinshop build --engine compose`")
+            there = self.on(node, "image", "inspect", "--format", "{{.Id}}", image, check=False)
+            if there.returncode != 0 or there.stdout.strip() != here.stdout.strip():
+                missing.append(image)
+        if missing:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.load_images({node: tuple(missing)})
+
+    def save(self, state: dict) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.state_path.write_text(json.dumps(state, indent=2) + "\n")
+
+    # -- the stacks --------------------------------------------------------------------------------
+
+    def put(self, node: Node, path: str, text: str) -> None:
+        """Write a file inside a node (the stack files the manager deploys)."""
+        self.inside(node, "sh", "-c", f"mkdir -p \"$(dirname '{path}')\" && cat > '{path}'", stdin=text, timeout=30)
+
+    def deploy(self, options: VariantOptions) -> None:
+        """The secrets (the ones the local engine generated) and the variant's stack, through the manager."""
+        manager = self.manager()
+        if options.variant == "monolith":
+            self.ensure_images(manager, (MONOLITH_IMAGE,))
         secrets = self.installation.secrets()
         values = {"db_password": secrets.db_password, "secret_key": secrets.secret_key}
         existing = set(self.swarm("secret", "ls", "--format", "{{.Name}}").stdout.split())
         for key, name in SECRETS.items():
             if name not in existing:
                 self.swarm("secret", "create", name, "-", stdin=values[key])
-        self.swarm("stack", "deploy", "--resolve-image", "never", "--prune", "-c", "-", STACK,
-                   stdin=STACK_FILE.read_text(), timeout=180)  # fmt: skip
+        stack = STACKS[options.variant]
+        folder = f"/twinshop/{stack}"
+        self.put(manager, f"{folder}/stack.yaml", STACK_FILES[options.variant].read_text())
+        self.put(manager, f"{folder}/override.json", json.dumps(stack_override(options), indent=2) + "\n")
+        self.swarm("stack", "deploy", "--resolve-image", "never", "--prune", "-c", f"{folder}/stack.yaml", "-c",
+                   f"{folder}/override.json", stack, timeout=180)  # fmt: skip
 
-    def services(self) -> dict[str, tuple[int, int]]:
+    def services(self, variant: str) -> dict[str, tuple[int, int]]:
         """Service (api, web, ...) -> (running tasks, wanted), as `docker service ls` counts them."""
-        out = self.swarm("service", "ls", "--filter", f"label=com.docker.stack.namespace={STACK}",
+        stack = STACKS[variant]
+        out = self.swarm("service", "ls", "--filter", f"label=com.docker.stack.namespace={stack}",
                          "--format", "{{.Name}} {{.Replicas}}", timeout=30).stdout  # fmt: skip
         found = {}
         for line in out.splitlines():
             name, _, replicas = line.partition(" ")
             match = re.match(r"(\d+)/(\d+)", replicas)
             if match:
-                found[name.removeprefix(f"{STACK}_")] = (int(match.group(1)), int(match.group(2)))
+                found[name.removeprefix(f"{stack}_")] = (int(match.group(1)), int(match.group(2)))
         return found
 
-    def wait_deployed(self, *, deadline: float) -> None:
-        """Until every service runs its tasks and the shop answers /readyz through the load balancer."""
+    def deployed(self, variant: str) -> bool:
+        if not self.exists() or self.container_states().get(self.manager().name) != "running":
+            return False
+        try:
+            return bool(self.services(variant))
+        except EngineError:
+            return False
+
+    def scale(self, variant: str, wanted: dict[str, int], *, timeout: float = 180) -> None:
+        """`docker service scale` (waits until the tasks run; new ones go where the fewest are)."""
+        stack = STACKS[variant]
+        pairs = [f"{stack}_{service}={count}" for service, count in wanted.items()]
+        self.swarm("service", "scale", "--detach", *pairs, timeout=timeout)
+
+    def wait_converged(self, variant: str, url: str, *, deadline: float) -> None:
+        """Until every service runs its tasks and ``url`` answers 200."""
         from twinshop.engines.local import http_status
 
-        url = self.ports.url(self.ports.lb) + "/readyz"
         while True:
-            services = self.services()
+            services = self.services(variant)
             short = {s: r for s, r in services.items() if s != "init" and r[0] < r[1]}
             if services and not short and http_status(url) == 200:
                 return
             if time.monotonic() > deadline:
                 waiting = ", ".join(f"{s} {r[0]}/{r[1]}" for s, r in short.items()) or f"{url} (not 200)"
-                raise EngineError(f"the stack did not come up in time (waiting for {waiting})")
+                raise EngineError(f"the stack did not come up in time (waiting for {waiting}; see "
+                                  "`twinshop cluster status`)")  # fmt: skip
             time.sleep(1)
 
-    def save(self, state: dict) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.state_path.write_text(json.dumps(state, indent=2) + "\n")
+    def remove_stack(self, variant: str, *, wipe: bool = False, timeout: float = 120) -> None:
+        """`docker stack rm`, then wait until its containers are gone from every running node (and its volumes)."""
+        stack = STACKS[variant]
+        self.swarm("stack", "rm", stack, check=False, timeout=60)
+        running = [n for n in self.nodes() if self.container_states().get(n.name) == "running"]
+        deadline = time.monotonic() + timeout
+        for node in running:
+            while self.on(node, "ps", "--all", "--quiet", "--filter", f"label=com.docker.stack.namespace={stack}",
+                          check=False, timeout=30).stdout.strip():  # fmt: skip
+                if time.monotonic() > deadline:
+                    raise EngineError(f"the {variant} stack's containers did not stop within {timeout:.0f} s")
+                time.sleep(0.5)
+        # The stack's networks go once their last task is gone; then its volumes (the data) may go too.
+        if wipe:
+            for node in running:
+                volumes = self.on(node, "volume", "ls", "--quiet", "--filter",
+                                  f"label=com.docker.stack.namespace={stack}", check=False).stdout.split()  # fmt: skip
+                if volumes:
+                    self.on(node, "volume", "rm", "--force", *volumes, check=False, timeout=60)
 
     # -- down --------------------------------------------------------------------------------------
 
@@ -379,9 +553,10 @@ class Cluster:
         removed = []
         if containers := self.labelled("container"):
             self.host("rm", "--force", "--volumes", *containers, timeout=300)
-            removed.append(f"{len(containers)} node{'s' if len(containers) > 1 else ''}")
+            removed.append(plural(len(containers), "node"))
         if volumes := self.labelled("volume"):
             self.host("volume", "rm", "--force", *volumes, timeout=300)
+            removed.append(plural(len(volumes), "volume"))
         if networks := self.labelled("network"):
             self.host("network", "rm", *networks, timeout=60)
             removed.append("its network")
@@ -400,12 +575,9 @@ class Cluster:
     def node_rows(self) -> list[dict]:
         """One dict per node: name, role, state (ready/down), availability, address, container state."""
         nodes = self.nodes()
-        containers = {}
-        if nodes:
-            inspected = json.loads(self.host("inspect", *[n.container for n in nodes], check=False).stdout or "[]")
-            containers = {c["Id"]: c["State"]["Status"] for c in inspected}
+        containers = self.container_states()
         swarm = {}
-        if nodes and containers.get(nodes[0].container) == "running":
+        if nodes and containers.get(nodes[0].name) == "running":
             out = self.swarm("node", "ls", "--format", "{{.Hostname}}|{{.Status}}|{{.Availability}}|{{.ManagerStatus}}",
                              check=False, timeout=30).stdout  # fmt: skip
             for line in out.splitlines():
@@ -413,56 +585,156 @@ class Cluster:
                 swarm[host] = (status.lower(), availability.lower(), "manager" if manager else "worker")
         rows = []
         for node in nodes:
-            status, availability, role = swarm.get(node.name, ("unknown", "-", "manager" if node == nodes[0] else "worker"))
+            role = "manager" if node == nodes[0] else "worker"
+            status, availability, role = swarm.get(node.name, ("unknown", "-", role))
+            if containers.get(node.name) == "running" and self.partitioned(node):
+                status += " (partitioned)"
             rows.append({"name": node.name, "role": role, "state": status, "availability": availability,
-                         "address": node.address, "container": containers.get(node.container, "removed")})  # fmt: skip
+                         "address": node.address, "container": containers.get(node.name, "removed")})  # fmt: skip
         return rows
 
     def tasks(self) -> list[dict]:
-        """The tasks Swarm wants running now: name (api-2), service, slot, node, state, error."""
+        """The tasks Swarm wants running now, of every stack: name (api-2), service, slot, node, state, error."""
         fmt = "{{.Name}}|{{.Node}}|{{.CurrentState}}|{{.DesiredState}}|{{.Error}}"
-        out = self.swarm("stack", "ps", STACK, "--no-trunc", "--filter", "desired-state=running", "--format", fmt,
-                         check=False, timeout=30).stdout  # fmt: skip
         rows = []
-        for line in out.splitlines():
-            name, node, current, _desired, error = (line.split("|") + [""] * 4)[:5]
-            service, _, slot = name.removeprefix(f"{STACK}_").partition(".")
-            if service == "init":
+        for variant, stack in STACKS.items():
+            out = self.swarm("stack", "ps", stack, "--no-trunc", "--filter", "desired-state=running", "--format", fmt,
+                             check=False, timeout=30).stdout  # fmt: skip
+            for line in out.splitlines():
+                name, node, current, _desired, error = (line.split("|") + [""] * 4)[:5]
+                service, _, slot = name.removeprefix(f"{stack}_").partition(".")
+                if service == "init":
+                    continue
+                task = f"{service}-{slot}" if service in ("api", "web") else service
+                rows.append({"name": task, "variant": variant, "service": service,
+                             "slot": int(slot) if slot.isdigit() else 0, "node": node,
+                             "state": current.split(" ")[0].lower(), "since": current, "error": error})  # fmt: skip
+        return sorted(rows, key=lambda r: (r["variant"], r["service"], r["slot"]))
+
+    def containers(self, variant: str) -> list[Task]:
+        """The stack's containers on every running node (asked of all nodes at once), with the host's pids."""
+        stack = STACKS[variant]
+        states = self.container_states()
+        nodes = [n for n in self.nodes() if states.get(n.name) == "running"]
+        # One `docker exec` per node: the ids of the stack's containers, then `docker inspect` of them.
+        script = (f"ids=$(docker ps --quiet --no-trunc --filter label=com.docker.stack.namespace={stack}); "
+                  "if [ -n \"$ids\" ]; then docker inspect $ids; else echo '[]'; fi")  # fmt: skip
+
+        def ask(node: Node) -> list[Task]:
+            result = self.inside(node, "sh", "-c", script, check=False, timeout=30)
+            try:
+                inspected = json.loads(result.stdout or "[]")
+            except ValueError:
+                return []
+            host_pids = self.host_pids(node) if inspected else {}
+            found = []
+            for c in inspected:
+                labels = c["Config"].get("Labels") or {}
+                service = labels.get("com.docker.swarm.service.name", "").removeprefix(f"{stack}_")
+                if not service or service == "init":
+                    continue
+                slot_text = c["Name"].lstrip("/").split(".")[1] if c["Name"].count(".") >= 2 else "0"
+                slot = int(slot_text) if slot_text.isdigit() else 0
+                networks = c["NetworkSettings"].get("Networks") or {}
+                address = next((n.get("IPAddress") for name, n in sorted(networks.items(), key=lambda i:
+                                not i[0].endswith("_front")) if n.get("IPAddress")), None)  # fmt: skip
+                health = (c["State"].get("Health") or {}).get("Status") or "-"
+                pid = c["State"].get("Pid") or None
+                found.append(Task(f"{service}-{slot}" if service in ("api", "web") else service, service, slot,
+                                  node.name, c["Id"], host_pids.get(pid) if pid else None, address, health,
+                                  c["State"].get("Status", "?")))  # fmt: skip
+            return found
+
+        if not nodes:
+            return []
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            return [task for tasks in pool.map(ask, nodes) for task in tasks]
+
+    def host_pids(self, node: Node) -> dict[int, int]:
+        """Pid in the node's namespace -> pid on the host, for every process in the node container."""
+        found = {}
+        inspected = self.host("inspect", "--format", "{{.State.Pid}}", node.container, check=False).stdout.strip()
+        if not inspected.isdigit() or inspected == "0":
+            return found
+        try:
+            processes = psutil.Process(int(inspected)).children(recursive=True)
+        except psutil.Error:
+            return found
+        for process in processes:
+            try:
+                for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                    if line.startswith("NSpid:"):
+                        levels = line.split()[1:]
+                        if len(levels) >= 2:
+                            found[int(levels[1])] = process.pid  # [host, node, (task)]
+            except (OSError, ValueError):
                 continue
-            task = f"{service}-{slot}" if service in ("api", "web") else service
-            rows.append({"name": task, "service": service, "slot": int(slot) if slot.isdigit() else 0,
-                         "node": node, "state": current.split(" ")[0].lower(), "since": current, "error": error})  # fmt: skip
-        return sorted(rows, key=lambda r: (r["service"], r["slot"]))
+        return found
+
+    def node_pid(self, node: Node) -> int | None:
+        pid = self.host("inspect", "--format", "{{.State.Pid}}", node.container, check=False).stdout.strip()
+        return int(pid) if pid.isdigit() and pid != "0" else None
 
     # -- node faults -------------------------------------------------------------------------------
 
+    def worker(self, name: str, what: str) -> Node:
+        node = self.node(name)
+        if node == self.manager():
+            others = [n.name for n in self.nodes()[1:]]
+            hint = f"{what} {others[0]} or another worker" if others else "a cluster of one node has no worker"
+            raise EngineError(f"{node.name} is the manager and holds the load balancer and the database: {hint}")
+        return node
+
     def kill_node(self, name: str) -> None:
         """The whole node dies at once (SIGKILL of its engine and every task in it), as in a power cut."""
-        node = self.node(name)
-        if node == self.nodes()[0]:
-            raise EngineError("node-1 is the manager and holds the load balancer and the database: kill node-2 "
-                              "or another worker")  # fmt: skip
-        self.host("kill", node.container)
+        node = self.worker(name, "kill-node")
+        self.host("kill", node.container, check=False)
 
     def start_node(self, name: str) -> None:
         """Power the node on again: its engine starts and rejoins the Swarm by itself."""
         node = self.node(name)
-        self.host("start", node.container)
+        if self.container_states().get(node.name) != "running":
+            self.host("start", node.container)
+        self.wait_engines([node], deadline=time.monotonic() + 60)
 
     def partition(self, name: str) -> None:
         """Cut the node off the cluster's network (its engine and tasks keep running, unreachable)."""
-        node = self.node(name)
-        if node == self.nodes()[0]:
-            raise EngineError("node-1 is the manager: partition node-2 or another worker")
+        node = self.worker(name, "partition")
         for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o")):
-            run([self.docker, "exec", node.container, "iptables", "-I", chain, "1", flag, "eth0", "-m", "comment",
-                 "--comment", "twinshop-partition", "-j", "DROP"], timeout=30)  # fmt: skip
+            self.inside(node, "iptables", "-I", chain, "1", flag, "eth0", "-m", "comment", "--comment",
+                        PARTITION_COMMENT, "-j", "DROP", timeout=30)  # fmt: skip
 
     def heal(self, name: str) -> None:
         """Undo a partition: remove the node's DROP rules."""
         node = self.node(name)
         for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o")):
-            rule = [chain, flag, "eth0", "-m", "comment", "--comment", "twinshop-partition", "-j", "DROP"]
-            while run([self.docker, "exec", node.container, "iptables", "-D", *rule], check=False,
-                      timeout=30).returncode == 0:  # fmt: skip
+            rule = [chain, flag, "eth0", "-m", "comment", "--comment", PARTITION_COMMENT, "-j", "DROP"]
+            while self.inside(node, "iptables", "-D", *rule, check=False, timeout=30).returncode == 0:
                 pass
+
+    def partitioned(self, node: Node) -> bool:
+        rules = self.inside(node, "iptables", "-S", "INPUT", check=False, timeout=30).stdout
+        return PARTITION_COMMENT in rules
+
+    def make_whole(self) -> list[str]:
+        """Every node running and connected again (after a drill); the nodes it had to start or heal."""
+        fixed = []
+        for node in self.nodes():
+            if self.container_states().get(node.name) != "running":
+                self.start_node(node.name)
+                fixed.append(node.name)
+            elif self.partitioned(node):
+                self.heal(node.name)
+                fixed.append(node.name)
+        return fixed
+
+    def wait_nodes_ready(self, *, deadline: float) -> None:
+        """Until the manager sees every node Ready."""
+        while True:
+            rows = self.node_rows()
+            if rows and all(r["state"] == "ready" for r in rows):
+                return
+            if time.monotonic() > deadline:
+                late = ", ".join(f"{r['name']} {r['state']}" for r in rows if r["state"] != "ready")
+                raise EngineError(f"the nodes are not all ready again ({late})")
+            time.sleep(0.5)
