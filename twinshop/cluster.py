@@ -520,6 +520,37 @@ class Cluster:
                                   "`twinshop cluster status`)")  # fmt: skip
             time.sleep(1)
 
+    def spread(self, variant: str) -> dict[str, dict[str, list[Task]]]:
+        """Replicated service (api, web) -> ready node -> its running tasks there."""
+        ready = [r["name"] for r in self.node_rows() if r["state"] == "ready"]
+        found: dict[str, dict[str, list[Task]]] = {}
+        for task in self.containers(variant):
+            if task.service in ("api", "web") and task.state == "running" and task.node in ready:
+                found.setdefault(task.service, {n: [] for n in ready})[task.node].append(task)
+        return found
+
+    def uneven(self, variant: str) -> list[str]:
+        """The replicated services whose running tasks are not spread evenly over the ready nodes: Swarm
+        never moves a running task, so a node that comes back after a failure stays empty."""
+        return sorted(service for service, per_node in self.spread(variant).items()
+                      if max(map(len, per_node.values())) - min(map(len, per_node.values())) > 1)  # fmt: skip
+
+    def rebalance(self, variant: str, *, deadline: float) -> list[str]:
+        """Spread the tasks evenly again: stop one task on the fullest node at a time; Swarm starts its
+        replacement by the spread preference, on the emptiest node. Returns the tasks moved."""
+        moved = []
+        while uneven := self.uneven(variant):
+            per_node = self.spread(variant)[uneven[0]]
+            task = max(max(per_node.values(), key=len), key=lambda k: k.slot)
+            self.on(self.node(task.node), "stop", "--time", "10", task.container, timeout=60)
+            moved.append(task.name)
+            while not any(k.slot == task.slot and k.service == task.service and k.health in ("healthy", "-")
+                          for tasks in self.spread(variant).get(task.service, {}).values() for k in tasks):  # fmt: skip
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{task.name} did not start again on another node in time")
+                time.sleep(0.5)
+        return moved
+
     def remove_stack(self, variant: str, *, wipe: bool = False, timeout: float = 120) -> None:
         """`docker stack rm`, then wait until its containers are gone from every running node (and its volumes)."""
         stack = STACKS[variant]

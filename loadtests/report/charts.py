@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from loadtests import drills  # noqa: E402
+from loadtests.analysis import stats  # noqa: E402
 from loadtests.analysis.rounds import METRIC, Comparison  # noqa: E402
 from loadtests.analysis.run import LOCUST, OWN_LABELS, RunAnalysis  # noqa: E402
 from loadtests.report.words import Words  # noqa: E402
@@ -320,9 +321,10 @@ def served_by_machine(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Ch
     panels = [(tier, machines[tier]) for tier in order if tier in machines]
     panels += [(tier, m) for tier, m in machines.items() if tier not in order]
     panels.append(("failed", {}))
-    every = sorted({m for _tier, found in panels for m in found}, key=lambda m: int(m.rsplit("-", 1)[-1])
-                   if m.rsplit("-", 1)[-1].isdigit() else 0)  # fmt: skip
-    colour_of = {m: MACHINE_COLOURS[i % len(MACHINE_COLOURS)] for i, m in enumerate(every)}
+    every = sorted({m for _tier, found in panels for m in found}, key=stats.node_sort_key)
+    # node-N always gets the N-th colour, whichever nodes served in this run.
+    colour_of = {m: MACHINE_COLOURS[(int(n) - 1 if (n := m.rsplit("-", 1)[-1]).isdigit() else i) % len(MACHINE_COLOURS)]
+                 for i, m in enumerate(every)}  # fmt: skip
     titles = {"web": w("web tier, by machine", "capa web, por máquina"), "api": w("API tier, by machine",
               "capa API, por máquina"), "failed": w("failed requests", "peticiones fallidas")}  # fmt: skip
     xs = [t + 0.5 for t in range(nodes.seconds)]

@@ -140,6 +140,8 @@ class SwarmEngine:
                 self.cluster.wait_nodes_ready(deadline=started + timeout)
             self.cluster.deploy(options)  # the same stack again: services back to their replicas
             self.cluster.wait_converged(variant, url, deadline=started + timeout)
+            if self.cluster.rebalance(variant, deadline=started + timeout):  # a node came back empty
+                self.cluster.wait_converged(variant, url, deadline=started + timeout)
             return UpResult(variant, time.monotonic() - started, True, self.home.started_at(variant))
         try:
             self.home.save_options(options)
@@ -208,6 +210,11 @@ class SwarmEngine:
         self.cluster.scale("distributed", {tier: count})
         self.cluster.wait_converged("distributed", self.entry_url("distributed") + "/readyz",
                                     deadline=time.monotonic() + timeout)  # fmt: skip
+        deadline = time.monotonic() + 60  # the tasks scaled away stop within their grace period
+        while len([k for k in self.cluster.containers("distributed") if k.service == tier]) > count:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         after = {task.name for task in self.cluster.containers("distributed")}
         order = self.topology("distributed", new).names()
         return [n for n in order if n in after - before], sorted(before - after, key=lambda n: (len(n), n))
@@ -318,6 +325,8 @@ class SwarmEngine:
     # -- inspection ---------------------------------------------------------------------------------
 
     def status(self) -> list[ServiceStatus]:
+        """One row per task of each running stack (the node it runs on in ADDRESS), and one per wanted task not
+        running (STARTING: Swarm is placing it; STOPPED: its service is scaled to 0 by `kill`)."""
         rows: list[ServiceStatus] = []
         if not self.cluster.exists() or self.cluster.container_states().get(self.cluster.manager().name) != "running":
             return rows
@@ -326,23 +335,22 @@ class SwarmEngine:
             if not services:
                 continue
             tasks = self.cluster.containers(variant)
-            seen: set[tuple[str, int]] = set()
-            for task in sorted(tasks, key=lambda k: (ORDER.get(k.service, 9), k.slot, k.node)):
-                seen.add((task.service, task.slot))
-                rows.append(self.task_row(variant, task))
-            for service, (_running, wanted) in sorted(services.items(), key=lambda s: ORDER.get(s[0], 9)):
+            found: list[tuple[tuple, list[ServiceStatus]]] = []
+            for task in tasks:
+                found.append(((ORDER.get(task.service, 9), task.slot, task.node), [self.task_row(variant, task)]))
+                if task.service == "monolith" and task.state == "running":
+                    found[-1][1].extend(self.box_rows(task))
+            for service, (_running, wanted) in services.items():
                 if service == "init" or (service == "api-standby" and not wanted and not self.standby_wanted()):
                     continue
-                slots = range(1, wanted + 1) if service in ("api", "web") else [0]
-                for slot in slots:
-                    if any(s == service and (slot == 0 or n == slot) for s, n in seen):
+                for slot in range(1, wanted + 1) if service in ("api", "web") else [0]:
+                    if any(k.service == service and (slot == 0 or k.slot == slot) for k in tasks):
                         continue
                     name = f"{service}-{slot}" if slot else service
-                    state = "STARTING" if wanted else "STOPPED"
-                    rows.append(ServiceStatus(name, variant, None, "-", state, "-"))
-            for row in list(rows):
-                if row.name == "monolith" and row.state == "RUNNING":
-                    rows += self.box_rows(next(k for k in tasks if k.service == "monolith"))
+                    found.append(((ORDER.get(service, 9), slot, ""), [ServiceStatus(name, variant, None, "-",
+                                  "STARTING" if wanted else "STOPPED", "-")]))  # fmt: skip
+            for _key, group in sorted(found, key=lambda item: item[0]):
+                rows += group
         return rows
 
     def standby_wanted(self) -> bool:
