@@ -599,6 +599,12 @@ class Cluster:
             self.remove()
 
     def down(self) -> list[str]:
+        """Remove the cluster (by its label: also what a killed `up` left); [] when there is none."""
+        if not self.exists():
+            try:
+                find_docker()
+            except EngineError:
+                return []  # no Docker here: nothing of ours can exist
         return self.remove()
 
     # -- status ------------------------------------------------------------------------------------
