@@ -187,44 +187,48 @@ def moved_off(cli: Cli, node: str, before: dict[str, str]) -> bool:
     return all(now.get(name) not in (None, node) and rows[name].health == "healthy" for name in gone)
 
 
+def busiest_worker(tasks: dict[str, str]) -> str:
+    """The worker node (not node-1, the manager) running the most api/web tasks."""
+    counts = Counter(node for name, node in tasks.items() if name.startswith(("api-", "web-")) and node != "node-1")
+    assert counts, tasks
+    return counts.most_common(1)[0][0]
+
+
 def test_killing_a_node_keeps_the_shop_answering_and_its_tasks_move(cli: Cli):
-    cli("up", "distributed", "--engine", "swarm")  # spread evenly again after the scaling
-    before = {t["name"]: t["node"] for t in cli.status()["tasks"] if t["name"].startswith(("api-", "web-"))}
-    assert "node-2" in before.values()
+    before = {t["name"]: t["node"] for t in cli.status()["tasks"] if t["state"] == "running"}
+    victim = busiest_worker(before)
     with Load() as load:
         time.sleep(3)
         killed = time.monotonic()
-        cli.engine.kill_node("node-2")
-        assert wait_until(lambda: moved_off(cli, "node-2", before), timeout=60, interval=1)
+        cli.engine.kill_node(victim)
+        assert wait_until(lambda: moved_off(cli, victim, before), timeout=60, interval=1)
         moved = time.monotonic() - killed
         time.sleep(2)
-    FIGURES["swarm: node-2 killed -> its tasks healthy elsewhere"] = f"{moved:.0f} s"
-    FIGURES["swarm: failed requests while node-2 died"] = f"{load.failed} of {load.ok + load.failed}"
-    assert moved < 60
+    FIGURES[f"swarm: {victim} killed -> its tasks healthy elsewhere"] = f"{moved:.0f} s"
+    FIGURES[f"swarm: failed requests while {victim} died"] = f"{load.failed} of {load.ok + load.failed}"
     assert load.failure_share <= 0.05, (load.ok, load.failed)
     states = {n["name"]: (n["state"], n["container"]) for n in cli.status()["nodes"]}
-    assert states["node-2"] == ("down", "exited")
+    assert states[victim] == ("down", "exited")
     # No accepted order is lost, none doubled: the database holds every one the clients saw accepted.
     assert load.orders
     with cli.engine.repository("distributed") as repository:
         assert repository.orders_exist(set(load.orders)) == set(load.orders)
         assert repository.duplicate_idempotency_keys() == []
-    # Powered on again, it rejoins by itself; `up` puts the tasks back on it.
-    cli.engine.start_node("node-2")
-    cli("up", "distributed", "--engine", "swarm")
-    assert cli.placement("api")["node-2"] == 1
+    # Powered on again, it rejoins by itself (empty: Swarm moves no running task; `twinshop up` would).
+    cli.engine.start_node(victim)
+    cli.engine.cluster.wait_nodes_ready(deadline=time.monotonic() + 60)
 
 
 def test_a_partitioned_nodes_tasks_are_replaced_and_it_heals(cli: Cli):
-    before = {t["name"]: t["node"] for t in cli.status()["tasks"] if t["name"].startswith(("api-", "web-"))}
-    assert "node-3" in before.values()
+    before = {t["name"]: t["node"] for t in cli.status()["tasks"] if t["state"] == "running"}
+    victim = busiest_worker(before)
     cut = time.monotonic()
-    cli.engine.partition("node-3")
-    assert wait_until(lambda: moved_off(cli, "node-3", before), timeout=75, interval=1)
-    FIGURES["swarm: node-3 cut off -> its tasks healthy elsewhere"] = f"{time.monotonic() - cut:.0f} s"
-    assert [n["state"] for n in cli.status()["nodes"] if n["name"] == "node-3"] == ["down (partitioned)"]
+    cli.engine.partition(victim)
+    assert wait_until(lambda: moved_off(cli, victim, before), timeout=75, interval=1)
+    FIGURES[f"swarm: {victim} cut off -> its tasks healthy elsewhere"] = f"{time.monotonic() - cut:.0f} s"
+    assert [n["state"] for n in cli.status()["nodes"] if n["name"] == victim] == ["down (partitioned)"]
     assert served_by(10)  # the shop answers meanwhile
-    cli.engine.heal("node-3")
+    cli.engine.heal(victim)
     cli.engine.cluster.wait_nodes_ready(deadline=time.monotonic() + 60)
 
 
