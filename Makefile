@@ -3,11 +3,14 @@
 #   make test   installs what is missing, then runs the whole test suite
 #   make bench  installs what is missing (wrk too), then prints the benchmark figures (~5 min)
 #   make compose-plugin   makes the Compose v2 of .venv the `docker compose` command
+#   make docs-figures     runs every lab for real (comparisons and Docker builds included, ~60 min):
+#                         rewrites the labs' outputs, docs/img/ and the results tables
+#   make labs-check       runs the labs' quick commands and checks their outputs (~2 min)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench install lint clean compose-plugin
+.PHONY: demo test bench install lint clean compose-plugin docs-figures labs-check
 
 # Exit status 3 means the report was written but says "not trustworthy" (other programs took CPU
 # during a run): the demo still produced its report, so make does not fail on it.
@@ -41,6 +44,14 @@ compose-plugin: install
 	ln -sf "$$($(BIN)/python -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')" \
 		"$(DOCKER_PLUGINS)/docker-compose"
 	docker compose version
+
+docs-figures: install
+	scripts/install-system-packages.sh --test
+	scripts/install-system-packages.sh --bench
+	$(BIN)/python scripts/labs.py write
+
+labs-check: install
+	$(BIN)/python scripts/labs.py check
 
 lint: install
 	$(BIN)/ruff check .

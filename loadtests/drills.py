@@ -11,6 +11,8 @@ after the measured run starts). Actions:
   restart policy (the downtime is what the report measures);
 * ``kill-all-primaries`` / ``start-all-primaries`` with TARGET ``api`` - every primary API
   replica at once (the standby, when running, takes over);
+* ``slow`` / ``fast`` with TARGET ``mail`` - the mail server takes ``SLOW_MAIL_S`` to accept each
+  mail, then its usual pace again;
 * node faults, with TARGET a node of the Swarm (``--engine swarm``, ``twinshop cluster up``):
   ``kill-node`` - the whole engine dies at once, with every task on it (a power cut);
   ``start-node`` - it is powered on again and rejoins; ``partition`` - it is cut off the
@@ -20,10 +22,13 @@ after the measured run starts). Actions:
 The same events are applied to both variants where they make sense: a node of the monolith
 is the whole box, so killing any application node (``api-1``, ``web-2``, ``lb``, every
 primary) kills ``monolith`` there, and ``db`` is the box's own MariaDB (``monolith:mariadb``).
-Events naming the monolith do not apply to the distributed variant. The monolith has one machine:
-a node fault there is that machine's fault, so ``kill-node`` and ``partition`` stop the box and
-``start-node`` and ``heal`` start it again. A target that names no service of either variant
-(``api-9`` with three replicas), or no node of the cluster, is refused before anything starts.
+Events naming the monolith do not apply to the distributed variant. The order events' services:
+``mail`` exists in both variants (the monolith's checkout sends its mail there itself);
+``broker``, ``mailer-N`` and ``sales`` only in the distributed variant (skipped on the monolith,
+which mails and counts inline, with the reason). The monolith has one machine: a node fault there
+is that machine's fault, so ``kill-node`` and ``partition`` stop the box and ``start-node`` and
+``heal`` start it again. A target that names no service of either variant (``api-9`` with three
+replicas), or no node of the cluster, is refused before anything starts.
 
 Analysis conventions, on top of those of :mod:`loadtests.analysis.stats`:
 
@@ -55,12 +60,15 @@ from pathlib import Path
 from loadtests.analysis import stats
 from loadtests.records import RequestRecord
 from twinshop.engines.base import Engine, EngineError
+from twinshop.events import Unreachable
 
 # -- the grammar ---------------------------------------------------------------------------
 
 # The node faults, and the engine method each one calls (only the swarm engine has them).
 NODE_ACTIONS = {"kill-node": "kill_node", "start-node": "start_node", "partition": "partition", "heal": "heal"}
-ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries", *NODE_ACTIONS)
+ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries", "slow", "fast", *NODE_ACTIONS)
+SLOW_MAIL_S = 0.5  # slow:mail - seconds the mail server waits before accepting each mail
+EVENT_ONLY = ("broker", "sales", "mailer")  # services of the distributed variant's order events (mailer-N too)
 TIME = re.compile(r"^(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 TARGET = re.compile(r"^[a-z][a-z0-9:-]*$")
 NODE = re.compile(r"^node-[1-9]\d*$")
@@ -123,6 +131,8 @@ def parse(spec: str) -> list[FaultEvent]:
             raise FaultSpecError(f"{part!r}: {action} takes the target api")
         if action in NODE_ACTIONS and not NODE.match(target):
             raise FaultSpecError(f"{part!r}: {action} takes a node of the Swarm (node-2, node-3, ...)")
+        if action in ("slow", "fast") and target != "mail":
+            raise FaultSpecError(f"{part!r}: {action} takes the target mail (the mail server)")
         events.append(FaultEvent(action, target, parse_time(when)))
     if not events:
         raise FaultSpecError("no event given (e.g. kill:api-1@30s)")
@@ -136,7 +146,13 @@ def resolve(event: FaultEvent, variant: str, *, api_replicas: int) -> tuple[str,
         if variant == "monolith":  # its one machine fails: the whole box
             return ("kill" if event.action in ("kill-node", "partition") else "start"), ("monolith",), None
         return event.action, (event.target,), None
-    base_action = event.action.split("-")[0]  # kill | start | crash
+    base_action = event.action.split("-")[0]  # kill | start | crash | slow | fast
+    if event.target == "mail":  # both variants have their own mail server, outside the box
+        return base_action, ("mail",), None
+    if event.target.split("-")[0] in EVENT_ONLY:
+        if variant == "monolith":
+            return base_action, (), "the monolith has no broker nor consumers: its checkout mails and counts inline"
+        return base_action, (event.target,), None
     if variant == "monolith":
         if event.target in ("db", "monolith:mariadb"):
             return base_action, ("monolith:mariadb",), None
@@ -256,13 +272,18 @@ class Drill:
             return AppliedEvent(event, self.variant, (), action, skipped=skipped)
         applied_at = time.time()
         try:
-            # Several services (every primary) are hit at the same moment, as in a real outage:
-            # one after the other, the last would still be serving while the first were gone.
-            method = getattr(self.engine, NODE_ACTIONS.get(action, action))
-            with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
-                for future in [pool.submit(method, name) for name in services]:
-                    future.result()
-        except (EngineError, OSError) as exc:  # recorded in the report; the run goes on
+            if action in ("slow", "fast"):
+                self.engine.mailbox(self.variant).set_delay(SLOW_MAIL_S if action == "slow" else 0.0)
+            else:
+                # Several services (every primary) are hit at the same moment, as in a real outage:
+                # one after the other, the last would still be serving while the first were gone.
+                method = getattr(self.engine, NODE_ACTIONS.get(action, action))
+                kwargs = {} if action in NODE_ACTIONS else {"variant": self.variant}
+                with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+                    calls = [pool.submit(method, name, **kwargs) for name in services]
+                    for future in calls:
+                        future.result()
+        except (EngineError, OSError, Unreachable) as exc:  # recorded in the report; the run goes on
             self.log(f"{event.label}: failed on {self.variant}: {exc}")
             return AppliedEvent(event, self.variant, services, action, applied_at=applied_at, error=str(exc))
         self.log(f"{event.label}: {action} {', '.join(services)} on {self.variant}")

@@ -147,3 +147,59 @@ class ServerSettings:
             timeout=_int("GUNICORN_TIMEOUT", 30, minimum=1),
             access_log=access_log == "1",
         )
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where the shop sends its confirmation mails: the monolith inline, the distributed mailers."""
+
+    host: str
+    port: int
+    timeout: float
+    sender: str
+
+    @classmethod
+    def from_env(cls) -> MailSettings:
+        return cls(
+            host=_required("SMTP_HOST"),
+            port=_int("SMTP_PORT", 25, minimum=1, maximum=65535),
+            timeout=_float("SMTP_TIMEOUT", 10.0),
+            sender=os.environ.get("MAIL_FROM", "twinshop <orders@twinshop.test>"),
+        )
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where the distributed variant's order events go: RabbitMQ (the API's relay and the consumers)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    vhost: str
+
+    @classmethod
+    def from_env(cls) -> BrokerSettings:
+        return cls(
+            host=_required("BROKER_HOST"),
+            port=_int("BROKER_PORT", 5672, minimum=1, maximum=65535),
+            user=os.environ.get("BROKER_USER", "shop"),
+            password=_required("BROKER_PASSWORD", secret=True),
+            vhost=os.environ.get("BROKER_VHOST", "/"),
+        )
+
+
+@dataclass(frozen=True)
+class MailerSettings:
+    """How a distributed mailer holds an order's mail (distributed/mailer)."""
+
+    claim_lease_s: float  # after this long another mailer may take over a claim whose holder went silent
+    pause_before_ack_s: float  # a drill and test knob: wait this long between the work and the ack
+
+    @classmethod
+    def from_env(cls) -> MailerSettings:
+        pause = os.environ.get("MAILER_PAUSE_BEFORE_ACK_S", "").strip()
+        return cls(
+            claim_lease_s=_float("MAIL_CLAIM_LEASE_S", 30.0),
+            pause_before_ack_s=_float("MAILER_PAUSE_BEFORE_ACK_S", 1.0) if pause not in ("", "0") else 0.0,
+        )

@@ -19,7 +19,11 @@ EXTENSION_KEY = "twinshop.data"
 
 class ShopData(Protocol):
     def list_categories(self) -> list[dict]:
-        """[{"id", "slug", "name", "product_count"}] ordered by name."""
+        """[{"id", "slug", "name", "product_count", "sales": {"orders", "units", "revenue"}}] ordered by name.
+
+        ``sales``: the category's figures as the order events have counted them so far (in the
+        distributed variant a little behind the orders: the sales consumer counts them later).
+        """
 
     def list_products(
         self,

@@ -77,6 +77,14 @@ class Database:
             yield cursor
 
     @contextmanager
+    def autocommit(self) -> Iterator[pymysql.cursors.Cursor]:
+        """A cursor whose every statement is its own transaction (one round trip: no BEGIN, no COMMIT).
+
+        For a single write that needs no other statement with it (the outbox relay's stamp)."""
+        with self._connection(write=False) as cursor:
+            yield cursor
+
+    @contextmanager
     def transaction(self) -> Iterator[pymysql.cursors.Cursor]:
         """A cursor inside one transaction: committed on success, rolled back on any error."""
         with self._connection(write=True) as cursor:

@@ -29,7 +29,14 @@ def render_error_page(status: int, code: str, message: str, *, node: str, varian
             code=code,
             message=message,
             inline_stylesheet=compact_css((SHOP_DIR / "static" / "style.css").read_text()),
-            served_panel=lambda: {"variant": variant, "nodes": [node], "timings": {"db": 0.0}},
+            served_panel=lambda: {  # shop.served.explain()'s shape: HAProxy answered alone
+                "variant": variant,
+                "node": node,
+                "nodes": [node],
+                "via_lb": False,
+                "timings": {"db": 0.0},
+                "calls": [],
+            },
         )
 
 

@@ -203,6 +203,9 @@ def openapi_document() -> dict:
                             "413": f"The body is larger than {MAX_BODY_BYTES} bytes",
                             "415": "The body is not sent as application/json",
                             "422": "unknown_product: no product has one of the ids",
+                            "503": "A dependency is unavailable: the database; in the monolith also the mail server "
+                            "(mail_unavailable: the confirmation mail is sent inside the checkout, so the order is "
+                            "not placed); in the distributed variant every API replica (answered by HAProxy)",
                         },
                     ),
                 }
@@ -302,12 +305,24 @@ def openapi_document() -> dict:
                             "type": "array",
                             "items": {
                                 "type": "object",
-                                "required": ["id", "slug", "name", "product_count"],
+                                "required": ["id", "slug", "name", "product_count", "sales"],
                                 "properties": {
                                     "id": {"type": "integer", "minimum": 1},
                                     "slug": {"type": "string", "maxLength": MAX_CATEGORY},
                                     "name": {"type": "string"},
                                     "product_count": {"type": "integer", "minimum": 0},
+                                    "sales": {
+                                        "type": "object",
+                                        "description": "The category's sales figures, as the order events have "
+                                        "counted them so far (the distributed variant counts them a little later "
+                                        "than the order).",
+                                        "required": ["orders", "units", "revenue"],
+                                        "properties": {
+                                            "orders": {"type": "integer", "minimum": 0},
+                                            "units": {"type": "integer", "minimum": 0},
+                                            "revenue": MONEY,
+                                        },
+                                    },
                                 },
                             },
                         }

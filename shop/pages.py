@@ -37,6 +37,7 @@ from shop.validation import (
 
 # A product with this many units or fewer is shown as "Only N left".
 LOW_STOCK = 5
+BEST_SELLERS = 3  # categories in the catalogue's "best sellers" box
 CHECKOUT_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")  # what secrets.token_urlsafe(24) makes
 
 bp = Blueprint("pages", __name__)
@@ -126,7 +127,14 @@ def catalogue() -> ResponseReturnValue:
     if slug and current is None:
         raise NotFound("There is no such category.")
     result = shop_data().list_products(page=page, per_page=DEFAULT_PER_PAGE, category=slug)
-    return render_template("catalogue.html", categories=categories, category=current, result=paginated(result))
+    return render_template("catalogue.html", categories=categories, category=current, result=paginated(result),
+                           best_sellers=best_sellers(categories))  # fmt: skip
+
+
+def best_sellers(categories: list[dict]) -> list[dict]:
+    """The categories that sold the most units so far (from the sales figures the order events keep)."""
+    sold = [c for c in categories if c.get("sales", {}).get("units")]
+    return sorted(sold, key=lambda c: (-c["sales"]["units"], c["name"]))[:BEST_SELLERS]
 
 
 @bp.get("/search")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from decimal import Decimal
+from typing import Protocol
 
 import pymysql
 
@@ -28,6 +29,8 @@ from shop.validation import (
 )
 
 ORDER_ATTEMPTS = 4
+DUPLICATE_KEY = 1062  # MariaDB: a UNIQUE or PRIMARY KEY already holds this value
+NO_PARENT_ROW = 1452  # MariaDB: a FOREIGN KEY names a row that does not exist
 
 log = logging.getLogger("twinshop.repository")
 
@@ -72,22 +75,47 @@ def order_request_hash(email: str, items: list[dict]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+class OrderFollowUp(Protocol):
+    """What happens once an order is confirmed (mail, sales figures): see :mod:`shop.order_events`."""
+
+    def in_transaction(self, cur, order: dict) -> object:
+        """Inside the order's transaction, after its lines: raising here rolls the whole order back. Returns
+        what ``after_commit`` needs (the outbox row written), or None."""
+
+    def after_commit(self, order: dict, staged: object) -> None:
+        """After the order was committed, with what ``in_transaction`` returned (never raises)."""
+
+
 class Repository:
     """The SQL-backed implementation of the shop's data interface."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, follow_up: OrderFollowUp | None = None):
         self.db = db
+        self.follow_up = follow_up
 
     # -- catalogue -------------------------------------------------------------------------
 
     def list_categories(self) -> list[dict]:
         with self.db.read() as cur:
             cur.execute(
-                "SELECT c.id, c.slug, c.name, COUNT(p.id) AS product_count"
+                "SELECT c.id, c.slug, c.name, COUNT(p.id) AS product_count,"
+                " COALESCE(s.orders, 0) AS orders, COALESCE(s.units, 0) AS units, COALESCE(s.revenue, 0) AS revenue"
                 " FROM categories c LEFT JOIN products p ON p.category_id = c.id"
-                " GROUP BY c.id, c.slug, c.name ORDER BY c.name"
+                " LEFT JOIN category_sales s ON s.category_id = c.id"
+                " GROUP BY c.id, c.slug, c.name, s.orders, s.units, s.revenue ORDER BY c.name"
             )
-            return [dict(row) for row in cur.fetchall()]
+            return [
+                {
+                    "id": row["id"],
+                    "slug": row["slug"],
+                    "name": row["name"],
+                    "product_count": row["product_count"],
+                    # the sales figures, as the order events have counted them so far ("best sellers")
+                    "sales": {"orders": int(row["orders"]), "units": int(row["units"]),
+                              "revenue": money(row["revenue"])},
+                }
+                for row in cur.fetchall()
+            ]  # fmt: skip
 
     def list_products(
         self,
@@ -222,6 +250,12 @@ class Repository:
                 [[order_id, i["product_id"], i["quantity"], prices[i["product_id"]]] for i in items],
             )
             order = _load_order(cur, order_id)
+            staged = None
+            if self.follow_up is not None:
+                # The monolith mails and counts here; the distributed API writes its outbox row.
+                staged = self.follow_up.in_transaction(cur, order)
+        if self.follow_up is not None:
+            self.follow_up.after_commit(order, staged)
         order["replayed"] = False
         return order
 
@@ -251,6 +285,129 @@ class Repository:
     def ping(self) -> None:
         with self.db.read() as cur:
             cur.execute("SELECT 1")
+
+    # -- order events: what the consumers ask the API to do (distributed/api/internal.py) ------------
+
+    def count_order_sales(self, order_id: int) -> bool:
+        """Add an order to the sales figures, once: True when counted now, False when it already was."""
+        if not 0 < order_id <= MAX_ORDER_ID:
+            raise NotFound(f"There is no order {order_id}.")
+        with self.db.transaction() as cur:
+            return count_sales(cur, order_id=order_id)
+
+    def claim_order_mail(self, *, order_id: int, claimant: str, lease_s: float) -> str:
+        """Ask to send an order's confirmation mail: "claimed" (go ahead), "sent" (already sent: do
+        nothing) or "busy" (another mailer holds a claim younger than ``lease_s``: try again later).
+
+        A claimant may always take its own claim back (a mailer restarted after a crash); another
+        one only once the claim is older than the lease (its holder is presumed dead).
+        """
+        if not 0 < order_id <= MAX_ORDER_ID:
+            raise NotFound(f"There is no order {order_id}.")
+        with self.db.transaction() as cur:
+            try:
+                cur.execute(
+                    "INSERT INTO order_mail (order_id, state, claimant, claimed_at) VALUES (%s, 'sending', %s, NOW(3))",
+                    [order_id, claimant],
+                )
+                return "claimed"
+            except pymysql.err.IntegrityError as exc:
+                if exc.args[0] == NO_PARENT_ROW:
+                    raise NotFound(f"There is no order {order_id}.") from None
+                if exc.args[0] != DUPLICATE_KEY:
+                    raise
+            cur.execute(
+                "SELECT state, claimant, claimed_at < NOW(3) - INTERVAL %s SECOND AS expired"
+                " FROM order_mail WHERE order_id = %s FOR UPDATE",
+                [lease_s, order_id],
+            )
+            row = cur.fetchone()
+            if row["state"] == "sent":
+                return "sent"
+            if row["claimant"] != claimant and not row["expired"]:
+                return "busy"
+            cur.execute(
+                "UPDATE order_mail SET claimant = %s, claimed_at = NOW(3) WHERE order_id = %s AND state = 'sending'",
+                [claimant, order_id],
+            )
+            return "claimed"
+
+    def mark_order_mail_sent(self, *, order_id: int, claimant: str) -> None:
+        """Record that the mail went out (whoever claimed it last: the mail server has it now)."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE order_mail SET state = 'sent', claimant = %s, sent_at = NOW(3)"
+                " WHERE order_id = %s AND state = 'sending'",
+                [claimant, order_id],
+            )
+            if cur.rowcount == 0:
+                cur.execute("SELECT state FROM order_mail WHERE order_id = %s", [order_id])
+                row = cur.fetchone()
+                if row is None:
+                    raise NotFound(f"Order {order_id} has no claimed mail.")
+
+    def release_order_mail(self, *, order_id: int, claimant: str) -> None:
+        """Give up a claim (the mail could not be made): another delivery may claim it at once."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "DELETE FROM order_mail WHERE order_id = %s AND claimant = %s AND state = 'sending'",
+                [order_id, claimant],
+            )
+
+    # -- order events: checks after a run (loadtests/harness/invariants.py) ---------------------------
+
+    def order_ids(self) -> set[int]:
+        with self.db.read() as cur:
+            cur.execute("SELECT id FROM orders")
+            return {int(row["id"]) for row in cur.fetchall()}
+
+    def mail_states(self) -> dict[int, str]:
+        """Order id -> its mail's state (sending | sent); orders with no mail record are left out."""
+        with self.db.read() as cur:
+            cur.execute("SELECT order_id, state FROM order_mail")
+            return {int(row["order_id"]): row["state"] for row in cur.fetchall()}
+
+    def sales_counted_orders(self) -> set[int]:
+        with self.db.read() as cur:
+            cur.execute("SELECT order_id FROM sales_counted")
+            return {int(row["order_id"]) for row in cur.fetchall()}
+
+    def category_sales(self) -> dict[int, tuple[int, int, str]]:
+        """Category id -> (orders, units, revenue) as the sales figures say."""
+        with self.db.read() as cur:
+            cur.execute("SELECT category_id, orders, units, revenue FROM category_sales WHERE orders > 0")
+            return {int(r["category_id"]): (int(r["orders"]), int(r["units"]), money(r["revenue"]))
+                    for r in cur.fetchall()}  # fmt: skip
+
+    def expected_category_sales(self) -> dict[int, tuple[int, int, str]]:
+        """Category id -> (orders, units, revenue) recomputed from the lines of the orders counted."""
+        with self.db.read() as cur:
+            cur.execute(
+                "SELECT p.category_id, COUNT(DISTINCT i.order_id) AS orders, SUM(i.quantity) AS units,"
+                " SUM(i.quantity * i.unit_price) AS revenue"
+                " FROM sales_counted c JOIN order_items i ON i.order_id = c.order_id"
+                " JOIN products p ON p.id = i.product_id GROUP BY p.category_id"
+            )
+            return {int(r["category_id"]): (int(r["orders"]), int(r["units"]), money(r["revenue"]))
+                    for r in cur.fetchall()}  # fmt: skip
+
+    def event_progress(self) -> dict[str, int]:
+        """How far the follow-up work is: orders, mails sent, orders counted in the sales figures, events
+        still in the outbox (one round trip; the harness samples it every second during a run)."""
+        with self.db.read() as cur:
+            cur.execute(
+                "SELECT (SELECT COUNT(*) FROM orders) AS orders,"
+                " (SELECT COUNT(*) FROM order_mail WHERE state = 'sent') AS mailed,"
+                " (SELECT COUNT(*) FROM sales_counted) AS counted,"
+                " (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished"
+            )
+            return {key: int(value) for key, value in cur.fetchone().items()}
+
+    def unpublished_event_count(self) -> int:
+        """Outbox rows the relay has not published yet (the distributed variant's backlog before RabbitMQ)."""
+        with self.db.read() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL")
+            return int(cur.fetchone()["n"])
 
     # -- invariants (read-only checks the drills run after a load test) -----------------------
 
@@ -319,6 +476,79 @@ def reserve_stock(cur, *, product_id: int, quantity: int) -> None:
         raise OutOfStock(f"Product {product_id} does not have {quantity} unit(s) in stock.")
 
 
+def count_sales(cur, *, order_id: int) -> bool:
+    """Add one order's lines to the sales figures, in the caller's transaction; False if already counted.
+
+    The "counted" row and the figures commit together, so a redelivered event can never count an
+    order twice. Categories are updated in id order: two orders never wait for each other's rows
+    in opposite orders (no deadlock).
+    """
+    try:
+        cur.execute("INSERT INTO sales_counted (order_id) VALUES (%s)", [order_id])
+    except pymysql.err.IntegrityError as exc:
+        if exc.args[0] == DUPLICATE_KEY:
+            return False
+        if exc.args[0] == NO_PARENT_ROW:
+            raise NotFound(f"There is no order {order_id}.") from None
+        raise
+    cur.execute(
+        "SELECT p.category_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
+        " FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = %s"
+        " GROUP BY p.category_id ORDER BY p.category_id",
+        [order_id],
+    )
+    for row in cur.fetchall():
+        cur.execute(
+            "INSERT INTO category_sales (category_id, orders, units, revenue) VALUES (%s, 1, %s, %s)"
+            " ON DUPLICATE KEY UPDATE orders = orders + 1, units = units + VALUES(units),"
+            " revenue = revenue + VALUES(revenue)",
+            [row["category_id"], row["units"], row["revenue"]],
+        )
+    return True
+
+
+def record_mail_sent(cur, *, order_id: int, sender: str, state: str = "sent") -> None:
+    """The monolith's record of a mail it has just sent (or that the server refused for good: "rejected"),
+    in the order's own transaction."""
+    cur.execute(
+        "INSERT INTO order_mail (order_id, state, claimant, claimed_at, sent_at) VALUES (%s, %s, %s, NOW(3), NOW(3))",
+        [order_id, state, sender],
+    )
+
+
+def record_event(cur, *, order: dict, routing_key: str, payload: str) -> int:
+    """Write an event to the outbox, in the order's own transaction; returns its id."""
+    cur.execute(
+        "INSERT INTO outbox (order_id, routing_key, payload) VALUES (%s, %s, %s)",
+        [order["id"], routing_key, payload],
+    )
+    return int(cur.lastrowid)
+
+
+def pending_events(cur, *, limit: int, older_than_s: float = 0.0) -> list[dict]:
+    """The oldest unpublished outbox rows (at least ``older_than_s`` old), locked for this transaction;
+    rows another relay holds are skipped.
+
+    ``SKIP LOCKED`` (MariaDB 10.6+) is what lets every API replica run a relay: two relays never
+    take the same row at the same time, and none waits for another.
+    """
+    cur.execute(
+        "SELECT id, order_id, routing_key, payload FROM outbox WHERE published_at IS NULL"
+        " AND created_at <= NOW(3) - INTERVAL %s SECOND ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        [older_than_s, limit],
+    )
+    return [dict(row) for row in cur.fetchall()]
+
+
+def mark_published(cur, ids: list[int]) -> None:
+    if ids:
+        # Only placeholders are formatted in: the ids travel as parameters.
+        cur.execute(
+            f"UPDATE outbox SET published_at = NOW(3) WHERE id IN ({placeholders(len(ids))})",  # noqa: S608
+            ids,
+        )
+
+
 def _load_order(cur, order_id: int) -> dict | None:
     cur.execute("SELECT id, email, status, total, created_at FROM orders WHERE id = %s", [order_id])
     row = cur.fetchone()
@@ -351,7 +581,9 @@ def _load_order(cur, order_id: int) -> dict | None:
 
 # -- schema and seed (used by `python -m shop.dbadmin` and `twinshop reset`) --------------------
 
-SEED_TABLES = ("order_items", "orders", "products", "categories")
+SEED_TABLES = (
+    "order_mail", "sales_counted", "outbox", "category_sales", "order_items", "orders", "products", "categories",
+)  # fmt: skip
 
 
 def product_count(cur) -> int:

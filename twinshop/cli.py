@@ -23,8 +23,9 @@ EXIT_INTERRUPTED = 130
 
 
 def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
-    if args.variant == "monolith" and (args.web is not None or args.api is not None or args.standby):
-        raise OptionsError("--web, --api and --standby belong to the distributed variant")
+    if args.variant == "monolith" and (args.web is not None or args.api is not None or args.standby
+                                       or args.mailers is not None):  # fmt: skip
+        raise OptionsError("--web, --api, --mailers and --standby belong to the distributed variant")
     if args.variant == "distributed" and args.workers is not None:
         raise OptionsError("--workers belongs to the monolith (scale the distributed variant with --api/--web)")
     current = engine.options(args.variant) or VariantOptions(args.variant)
@@ -32,6 +33,7 @@ def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
         web=args.web,
         api=args.api,
         standby=args.standby or None,
+        mailers=args.mailers,
         workers=args.workers,
         cpus=args.cpus,
         node_cpus=args.node_cpus,
@@ -51,6 +53,11 @@ def cmd_up(engine: Engine, args: argparse.Namespace) -> None:
         print(f"{args.variant} is up at {url} (ready in {result.seconds:.1f}s)")
     if args.variant == "distributed":
         print(f"HAProxy statistics: {engine.stats_url()}")
+    if hasattr(engine, "mailbox"):  # an engine that runs the order events
+        broker = engine.broker(args.variant)
+        if broker is not None:
+            print(f"RabbitMQ management: {broker.ui} (user shop; `twinshop status` shows the queues)")
+        print(f"mailbox: {engine.mailbox(args.variant).url} (or `twinshop mail {args.variant}`)")
 
 
 def cmd_down(engine: Engine, args: argparse.Namespace) -> None:
@@ -67,8 +74,8 @@ def cmd_status(engine: Engine, args: argparse.Namespace) -> None:
     if not rows:
         print("nothing is running (start one: twinshop up monolith | twinshop up distributed)")
         return
-    header = ("NAME", "VARIANT", "PID", "ADDRESS", "STATE", "HEALTH")
-    table = [header] + [(r.name, r.variant, str(r.pid or "-"), r.address, r.state, r.health) for r in rows]
+    header = ("NAME", "VARIANT", "PID", "ADDRESS", "STATE", "HEALTH", "DETAIL")
+    table = [header] + [(r.name, r.variant, str(r.pid or "-"), r.address, r.state, r.health, r.detail) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -81,17 +88,18 @@ def engine_flag(engine: Engine) -> str:
 
 
 def cmd_kill(engine: Engine, args: argparse.Namespace) -> None:
-    engine.kill(args.name)
-    if engine.name == "swarm" and args.name.startswith(("api-", "web-")) and args.name != "api-standby":
+    engine.kill(args.name, variant=args.variant)
+    if engine.name == "swarm" and args.name.startswith(("api-", "web-", "mailer-")) and args.name != "api-standby":
         # A Swarm service wants its N tasks: a stopped replica is replaced at once.
         print(f"{args.name} stopped; Swarm starts a new task in its slot at once (watch: twinshop status"
               f"{engine_flag(engine)})")  # fmt: skip
         return
-    print(f"{args.name} stopped (bring it back with: twinshop start {args.name}{engine_flag(engine)})")
+    again = f"twinshop start {args.name}" + (f" --variant {args.variant}" if args.variant else "") + engine_flag(engine)
+    print(f"{args.name} stopped (bring it back with: {again})")
 
 
 def cmd_crash(engine: Engine, args: argparse.Namespace) -> None:
-    engine.crash(args.name)
+    engine.crash(args.name, variant=args.variant)
     # A container comes back by Docker's restart policy (a task by Swarm's); a process (the box's too)
     # by supervisord.
     container = engine.name in ("compose", "swarm") and not args.name.startswith("monolith")
@@ -111,8 +119,34 @@ def cmd_build(engine: Engine, args: argparse.Namespace) -> None:
 
 
 def cmd_start(engine: Engine, args: argparse.Namespace) -> None:
-    engine.start(args.name)
+    engine.start(args.name, variant=args.variant)
     print(f"{args.name} started")
+
+
+def cmd_mail(engine: Engine, args: argparse.Namespace) -> None:
+    """The variant's mailbox: what its mail server received, newest last."""
+    variants = [args.variant] if args.variant else [v for v in VARIANTS if engine.running(v)]
+    if not variants:
+        raise EngineError("no variant is running: `twinshop up monolith` or `twinshop up distributed` first")
+    found = {}
+    for variant in variants:
+        mailbox = engine.mailbox(variant)
+        try:
+            found[variant] = mailbox.messages()
+        except Exception as exc:  # Unreachable: one line, as every error of this command
+            raise EngineError(f"the {variant} mail server does not answer at {mailbox.url}: {exc}") from None
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return
+    for variant, messages in found.items():
+        shown = messages[-args.last:] if args.last else messages
+        print(f"{variant}: {len(messages)} mails ({engine.mailbox(variant).url})")
+        rows = [("#", "RECEIVED", "ORDER", "TO", "SENT BY", "SUBJECT")] + [
+            (str(m["id"]), time.strftime("%H:%M:%S", time.localtime(m["received"])), str(m["order"] or "-"),
+             ", ".join(m["to"]), m["node"] or "-", m["subject"]) for m in shown]  # fmt: skip
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def cmd_reset(engine: Engine, args: argparse.Namespace) -> None:
@@ -267,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--web", type=int, help="web replicas (distributed; default 2)")
     up.add_argument("--api", type=int, help="API replicas (distributed; default 3)")
     up.add_argument("--standby", action="store_true", help="add the api-standby backup server (distributed)")
+    up.add_argument("--mailers", type=int, help="mailer consumers of the order events (distributed; default 2)")
     up.add_argument("--workers", type=int, help="gunicorn workers in the monolith (default 2)")
     up.add_argument("--cpus", type=float, help="CPU cap for the whole variant, e.g. 1.5 (needs cgroups: root)")
     up.add_argument("--node-cpus", type=float, help="CPU cap for each distributed service, e.g. 0.25")
@@ -286,11 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
 
     for name, func, text in (
-        ("kill", cmd_kill, "stop one service (api-2, db, monolith, ...) for a fault drill"),
+        ("kill", cmd_kill, "stop one service (api-2, db, broker, mailer-1, mail, monolith, ...) for a fault drill"),
         ("crash", cmd_crash, "SIGKILL one service's process; supervisord (or Docker's restart policy) restarts it"),
         ("start", cmd_start, "start a stopped service again"),
     ):
-        command(name, func, text).add_argument("name")
+        one = command(name, func, text)
+        one.add_argument("name")
+        one.add_argument("--variant", choices=VARIANTS, help="where both variants have the service (mail)")
+
+    mail = command("mail", cmd_mail, "list the mails a variant's mail server received (order confirmations)")
+    mail.add_argument("variant", nargs="?", choices=VARIANTS)
+    mail.add_argument("--last", type=int, default=20, help="show only the latest N (0: all; default 20)")
+    mail.add_argument("--json", action="store_true", help="every mail, as JSON")
 
     build = command("build", cmd_build, "build the images of a variant, or both (--engine compose)")
     build.add_argument("variant", nargs="?", choices=VARIANTS)
@@ -298,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     reset = command("reset", cmd_reset, "reload the seed data (every running variant by default)")
     reset.add_argument("variant", nargs="?", choices=VARIANTS)
 
-    scale = command("scale", cmd_scale, "change the number of api or web replicas of the running distributed variant")
-    scale.add_argument("tier", choices=("api", "web"))
+    scale = command("scale", cmd_scale, "change the number of api, web or mailer replicas of the distributed variant")
+    scale.add_argument("tier", choices=("api", "web", "mailer"))
     scale.add_argument("replicas", type=int)
 
     compare = command("compare", cmd_compare, "run the same Locust scenario against both variants; write the report")
@@ -352,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--nodes", type=int, default=3, help="nodes (Docker engines) to start (default 3)")
     cluster.add_argument("--node-cpus", type=float, help="CPU cap of each node, e.g. 0.6 (default: none)")
     cluster.add_argument("--node-memory", type=int, default=1024, help="memory cap of each node in MiB (default 1024; "
-                         "node-1, which also holds the database, gets 1024 more)")  # fmt: skip
+                         "node-1, which also holds the database and the broker, gets 1536 more)")  # fmt: skip
 
     demo = command("demo", cmd_demo, "the main job of `make demo`: a quick comparison of both variants")
     demo.add_argument("--lang", choices=("en", "es"), help="language of the report (default: the locale's)")

@@ -45,16 +45,18 @@ STACKS = {"distributed": "twinshop", "monolith": "twinshop-monolith"}
 STACK_FILES = {variant: PROJECT_ROOT / "swarm" / f"{'stack' if variant == 'distributed' else variant}.yaml"
                for variant in STACKS}
 APP_IMAGE = "twinshop-distributed:latest"
-EDGE_IMAGES = ("twinshop-distributed-db:latest", "twinshop-distributed-lb:latest")  # only node-1 runs them
+# Only node-1 runs them: the database, the load balancer and the broker.
+EDGE_IMAGES = ("twinshop-distributed-db:latest", "twinshop-distributed-lb:latest", "twinshop-distributed-broker:latest")
 MONOLITH_IMAGE = "twinshop-monolith:latest"  # loaded into node-1 when the monolith is asked for
-SECRETS = {"db_password": "twinshop_db_password", "secret_key": "twinshop_secret_key"}
+SECRETS = {"db_password": "twinshop_db_password", "secret_key": "twinshop_secret_key",
+           "broker_password": "twinshop_broker_password"}
 MAX_NODES = 9  # HAProxy has 9 server slots per tier: more nodes than that would add nothing to see
 # What one node needs, on top of what is free: memory for its engine and its share of the shop,
-# disk for the images loaded into it. node-1, the "edge" node, also holds MariaDB, HAProxy and
-# (in comparisons) the monolith box: it gets more.
+# disk for the images loaded into it. node-1, the "edge" node, also holds MariaDB, HAProxy, RabbitMQ,
+# the mail server and (in comparisons) the monolith box: it gets more.
 NODE_MEMORY_DEFAULT = 1024  # MiB, the cap of each node container (--node-memory)
 NODE_MEMORY_MINIMUM = 384
-EDGE_EXTRA_MB = 1024
+EDGE_EXTRA_MB = 1536
 NODE_DISK_MB = 1500
 # The cluster's own bridge network on the host: a /24 from this range, fixed addresses for the
 # nodes (a node started again after `kill-node` keeps the address the Swarm knows it by).
@@ -67,6 +69,7 @@ HEARTBEAT = "2s"
 # The ports the shop's stacks publish on node-1 (mode: host) -> the host's 127.0.0.1 ports.
 NODE_PORTS = {"lb": 8000, "stats": 8404, "monolith": 8001}
 PARTITION_COMMENT = "twinshop-partition"
+REPLICATED = ("api", "web", "mailer")  # services of N tasks, named by slot: api-2, mailer-1
 
 
 def _last_line(text: str) -> str:
@@ -145,8 +148,9 @@ def stack_override(options: VariantOptions) -> dict:
         services["monolith"] = {"environment": {"GUNICORN_WORKERS": str(options.workers)},
                                 "deploy": {"resources": {"limits": {"cpus": "0"}}}}  # fmt: skip
     else:
-        replicas = {"api": options.api, "web": options.web, "api-standby": 1 if options.standby else 0}
-        for service in ("db", "lb", "web", "api", "api-standby"):
+        replicas = {"api": options.api, "web": options.web, "api-standby": 1 if options.standby else 0,
+                    "mailer": options.mailers}  # fmt: skip
+        for service in ("db", "lb", "web", "api", "api-standby", "broker", "mail", "mailer", "sales"):
             cap = options.caps.for_service(service)
             spec: dict = {"deploy": {"resources": {"limits": {"cpus": f"{cap:g}" if cap else "0"}}}}
             if service in replicas:
@@ -466,7 +470,8 @@ class Cluster:
         if options.variant == "monolith":
             self.ensure_images(manager, (MONOLITH_IMAGE,))
         secrets = self.installation.secrets()
-        values = {"db_password": secrets.db_password, "secret_key": secrets.secret_key}
+        values = {"db_password": secrets.db_password, "secret_key": secrets.secret_key,
+                  "broker_password": secrets.broker_password}
         existing = set(self.swarm("secret", "ls", "--format", "{{.Name}}").stdout.split())
         for key, name in SECRETS.items():
             if name not in existing:
@@ -642,7 +647,7 @@ class Cluster:
                 service, _, slot = name.removeprefix(f"{stack}_").partition(".")
                 if service == "init":
                     continue
-                task = f"{service}-{slot}" if service in ("api", "web") else service
+                task = f"{service}-{slot}" if service in REPLICATED else service
                 rows.append({"name": task, "variant": variant, "service": service,
                              "slot": int(slot) if slot.isdigit() else 0, "node": node,
                              "state": current.split(" ")[0].lower(), "since": current, "error": error})  # fmt: skip
@@ -677,7 +682,7 @@ class Cluster:
                                 not i[0].endswith("_front")) if n.get("IPAddress")), None)  # fmt: skip
                 health = (c["State"].get("Health") or {}).get("Status") or "-"
                 pid = c["State"].get("Pid") or None
-                found.append(Task(f"{service}-{slot}" if service in ("api", "web") else service, service, slot,
+                found.append(Task(f"{service}-{slot}" if service in REPLICATED else service, service, slot,
                                   node.name, c["Id"], host_pids.get(pid) if pid else None, address, health,
                                   c["State"].get("Status", "?")))  # fmt: skip
             return found

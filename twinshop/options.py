@@ -17,6 +17,7 @@ VARIANTS = ("monolith", "distributed")
 DEFAULT_WEB_REPLICAS = 2
 DEFAULT_API_REPLICAS = 3
 DEFAULT_WORKERS = 2
+DEFAULT_MAILERS = 2  # competing consumers of the mailer queue
 MAX_REPLICAS = 9  # server slots in HAProxy's compose rendition (distributed/lb/render.py)
 MAX_WORKERS = 32
 MIN_CPUS = 0.05
@@ -54,7 +55,7 @@ class CpuCaps:
         """The cap of one service of this kind (None: only the variant's cap, if any, applies)."""
         if kind in ("api", "api-standby"):
             return self.api or self.node
-        return self.node if kind in ("db", "lb", "web") else None
+        return self.node if kind in ("db", "lb", "web", "broker", "mailer", "sales", "mail") else None
 
     def flags(self) -> str:
         return " ".join(f"{flag} {getattr(self, name):g}" for name, flag in self.FLAGS if getattr(self, name))
@@ -85,6 +86,7 @@ class VariantOptions:
     web: int = DEFAULT_WEB_REPLICAS
     api: int = DEFAULT_API_REPLICAS
     standby: bool = False
+    mailers: int = DEFAULT_MAILERS
     workers: int = DEFAULT_WORKERS
     caps: CpuCaps = field(default_factory=CpuCaps)
     access_log: bool = False  # a log line per request at the entry point (costs CPU: off for comparisons)
@@ -95,6 +97,7 @@ class VariantOptions:
         web: int | None = None,
         api: int | None = None,
         standby: bool | None = None,
+        mailers: int | None = None,
         workers: int | None = None,
         cpus: float | None = None,
         node_cpus: float | None = None,
@@ -102,7 +105,8 @@ class VariantOptions:
         access_log: bool | None = None,
     ) -> VariantOptions:
         """These options with the values that were asked for (None: not asked, keep the current one)."""
-        asked = {"web": web, "api": api, "standby": standby, "workers": workers, "access_log": access_log}
+        asked = {"web": web, "api": api, "standby": standby, "mailers": mailers, "workers": workers,
+                 "access_log": access_log}  # fmt: skip
         caps = {"variant": cpus, "node": node_cpus, "api": api_cpus}
         return replace(
             self,
@@ -113,7 +117,7 @@ class VariantOptions:
     def check(self, cores: int | None = None) -> VariantOptions:
         """Raise OptionsError for values that cannot run; return self."""
         check_variant(self.variant)
-        for label, value in (("--web", self.web), ("--api", self.api)):
+        for label, value in (("--web", self.web), ("--api", self.api), ("--mailers", self.mailers)):
             if not 1 <= value <= MAX_REPLICAS:
                 raise OptionsError(f"{label} must be from 1 to {MAX_REPLICAS}, not {value}")
         if not 1 <= self.workers <= MAX_WORKERS:
@@ -129,6 +133,7 @@ class VariantOptions:
             text = f"--workers {self.workers}"
         else:
             text = f"--web {self.web} --api {self.api}" + (" --standby" if self.standby else "")
+            text += f" --mailers {self.mailers}" if self.mailers != DEFAULT_MAILERS else ""
         caps = self.caps.flags()
         return text + (f" {caps}" if caps else "") + (" --access-log" if self.access_log else "")
 

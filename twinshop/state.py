@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The repository's root folder (the project is installed in editable mode: ``pip install -e``)."""
 
 
-MAX_PORT_OFFSET = 50000  # the highest default port (8404) plus this stays a valid TCP port
+MAX_PORT_OFFSET = 49000  # the highest default port (15673, RabbitMQ's management UI) plus this stays a valid TCP port
 
 
 class StateError(RuntimeError):
@@ -31,6 +31,10 @@ class StateError(RuntimeError):
 class Secrets:
     secret_key: str
     db_password: str
+    broker_password: str = ""  # RabbitMQ's password for the shop (empty: a broker cannot start, and says so)
+
+
+GENERATED = {"SECRET_KEY": 32, "DB_PASSWORD": 16, "BROKER_PASSWORD": 16}  # secret -> random bytes (hex)
 
 
 def port_offset() -> int:
@@ -57,23 +61,38 @@ class Home:
         return self.root / check_variant(variant)
 
     def secrets(self) -> Secrets:
-        """SECRET_KEY and DB_PASSWORD, generated once per installation, kept in ``secrets.env``."""
+        """SECRET_KEY, DB_PASSWORD and BROKER_PASSWORD, generated once per installation, kept in ``secrets.env``.
+
+        A secret added by a later version (BROKER_PASSWORD) is generated and appended the first time
+        it is asked for; the others are never changed.
+        """
         path = self.root / "secrets.env"
         if not path.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            values = {"SECRET_KEY": secrets.token_hex(32), "DB_PASSWORD": secrets.token_hex(16)}
+            values = {name: secrets.token_hex(size) for name, size in GENERATED.items()}
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write("".join(f"{k}={v}\n" for k, v in values.items()))
+        values = self._read_secrets(path)
+        missing = {"SECRET_KEY", "DB_PASSWORD"} - {k for k, v in values.items() if v}
+        if missing:
+            raise StateError(f"{path} lacks {', '.join(sorted(missing))}: delete it to generate new secrets")
+        added = {name: secrets.token_hex(size) for name, size in GENERATED.items() if not values.get(name)}
+        if added:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write("".join(f"{k}={v}\n" for k, v in added.items()))
+            values = self._read_secrets(path)
+        return Secrets(secret_key=values["SECRET_KEY"], db_password=values["DB_PASSWORD"],
+                       broker_password=values["BROKER_PASSWORD"])  # fmt: skip
+
+    @staticmethod
+    def _read_secrets(path: Path) -> dict[str, str]:
         values = {}
         for line in path.read_text().splitlines():
             key, _, value = line.partition("=")
             if key.strip():
                 values[key.strip()] = value.strip()
-        missing = {"SECRET_KEY", "DB_PASSWORD"} - {k for k, v in values.items() if v}
-        if missing:
-            raise StateError(f"{path} lacks {', '.join(sorted(missing))}: delete it to generate new secrets")
-        return Secrets(secret_key=values["SECRET_KEY"], db_password=values["DB_PASSWORD"])
+        return values
 
     def options_path(self, variant: str) -> Path:
         return self.variant_dir(variant) / "options.json"

@@ -22,6 +22,11 @@ MARIADB_CNF = Path(str(resources.files("shop").joinpath("mariadb.cnf")))
 APP_MONOLITH = "monolith.app:create_app()"
 APP_API = "distributed.api.app:create_app()"
 APP_WEB = "distributed.web.app:create_app()"
+# The Python modules the other processes run (`python -m ...`): the same in the containers.
+MODULE_MAIL = "mailsink"
+MODULE_MAILER = "distributed.mailer"
+MODULE_SALES = "distributed.sales"
+CONSUMER_KINDS = ("mailer", "sales")  # processes with no port: their health is "consuming its queue"
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,38 @@ class Ports:
     def web(self, n: int) -> int:
         return self._p(8200 + n)
 
+    # Order events. Not RabbitMQ's and SMTP's usual ports (5672, 15672, 4369, 25), so that a system-wide
+    # RabbitMQ or mail server, if one runs, is left alone - as the databases use 3307/3308, not 3306.
+
+    def mail_smtp(self, variant: str) -> int:
+        """Each variant's mail server (SMTP): the monolith's checkout and the distributed mailers send here."""
+        return self._p(2525) if check_variant(variant) == "monolith" else self._p(2526)
+
+    def mail_page(self, variant: str) -> int:
+        """Each variant's mailbox page and JSON (the mail sink's HTTP side)."""
+        return self._p(8025) if check_variant(variant) == "monolith" else self._p(8026)
+
+    @property
+    def broker(self) -> int:
+        """RabbitMQ's AMQP port (the distributed variant only). Not 5673: that plus 10000 is the UI's, and two
+        copies whose offsets differ by 10000 (the tests' 10000 and 20000, say) would then collide."""
+        return self._p(5683)
+
+    @property
+    def broker_management(self) -> int:
+        """RabbitMQ's management UI and HTTP API."""
+        return self._p(15673)
+
+    @property
+    def broker_dist(self) -> int:
+        """Erlang's distribution port of the RabbitMQ node (fixed, so it stays under 32768 with any offset)."""
+        return self._p(5684)
+
+    @property
+    def epmd(self) -> int:
+        """The broker's own Erlang port mapper (epmd), run by the engine instead of left behind as a daemon."""
+        return self._p(4370)
+
     def url(self, port: int) -> str:
         return f"http://127.0.0.1:{port}"
 
@@ -77,14 +114,16 @@ class Service:
 
     name: str  # as users type it: api-2, db, lb, monolith:gunicorn
     variant: str
-    kind: str  # db | app | api | api-standby | web | lb  (the compose service it corresponds to)
-    port: int
+    kind: str  # db | app | api | api-standby | web | lb | broker | mail | mailer | sales (the compose service)
+    port: int  # its main port (0: none - a consumer only connects out)
     app: str | None = None  # the WSGI entry point gunicorn runs (application services only)
+    module: str | None = None  # or the Python module it runs with `python -m` (mail sink, consumers)
     env: dict[str, str] = field(default_factory=dict)
     health_path: str | None = None  # HTTP path answering 200 when healthy (None: a TCP check)
     cpus: float | None = None  # this service's own CPU cap (the variant's cap applies on top)
     priority: int = 100  # start order (lower first)
     stop_wait: int = 10  # seconds between the polite stop and SIGKILL
+    ports: dict[str, int] = field(default_factory=dict)  # its other ports, by use (the broker's management UI ...)
 
     @property
     def program(self) -> str:
@@ -93,7 +132,10 @@ class Service:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.port}" if self.port else "-"
+
+    def all_ports(self) -> list[int]:
+        return [p for p in (self.port, *self.ports.values()) if p]
 
 
 @dataclass
@@ -134,6 +176,39 @@ def db_env(*, port: int, secrets: Secrets) -> dict[str, str]:
     }
 
 
+def broker_env(*, ports: Ports, secrets: Secrets) -> dict[str, str]:
+    """How the API's relay and the consumers reach RabbitMQ."""
+    return {
+        "BROKER_HOST": "127.0.0.1",
+        "BROKER_PORT": str(ports.broker),
+        "BROKER_USER": "shop",
+        "BROKER_PASSWORD": secrets.broker_password,
+    }
+
+
+def smtp_env(*, ports: Ports, variant: str) -> dict[str, str]:
+    """Where the confirmation mails go: the variant's own mail server."""
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(ports.mail_smtp(variant))}
+
+
+def mail_service(variant: str, ports: Ports) -> Service:
+    """The variant's mail server: the mail sink, SMTP plus its mailbox page (health: the page answers)."""
+    return Service(
+        name="mail",
+        variant=variant,
+        kind="mail",
+        port=ports.mail_page(variant),
+        module=MODULE_MAIL,
+        env={
+            "MAIL_SMTP_BIND": f"127.0.0.1:{ports.mail_smtp(variant)}",
+            "MAIL_HTTP_BIND": f"127.0.0.1:{ports.mail_page(variant)}",
+        },
+        health_path="/healthz",
+        priority=15,
+        ports={"smtp": ports.mail_smtp(variant)},
+    )
+
+
 def build(options: VariantOptions, *, ports: Ports, secrets: Secrets) -> Topology:
     """The services of a variant started with ``options``."""
     variant = check_variant(options.variant)
@@ -158,15 +233,28 @@ def build(options: VariantOptions, *, ports: Ports, secrets: Secrets) -> Topolog
             env={
                 **app_env(node="monolith", variant=variant, port=ports.monolith, secrets=secrets),
                 **database_env,
+                **smtp_env(ports=ports, variant=variant),
                 "GUNICORN_WORKERS": str(options.workers),
                 "GUNICORN_ACCESS_LOG": "1" if options.access_log else "0",
             },
             health_path="/healthz",
             priority=20,
         )
-        return Topology(variant, [db, gunicorn], entry)
+        # The mail server is not part of the box: a LAMP server hands its mail to a mail server beside it.
+        return Topology(variant, [db, gunicorn, mail_service(variant, ports)], entry)
 
-    services = [db]
+    events_env = broker_env(ports=ports, secrets=secrets)
+    broker = Service(
+        name="broker",
+        variant=variant,
+        kind="broker",
+        port=ports.broker,
+        env={"BROKER_USER": "shop", "BROKER_PASSWORD": secrets.broker_password},
+        priority=15,
+        stop_wait=30,  # RabbitMQ stops cleanly in a few seconds (it syncs its queues to disk)
+        ports={"management": ports.broker_management, "dist": ports.broker_dist, "epmd": ports.epmd},
+    )
+    services = [db, broker, mail_service(variant, ports)]
     apis = [(f"api-{n}", "api", ports.api(n)) for n in range(1, options.api + 1)]
     if options.standby:
         apis.append(("api-standby", "api-standby", ports.api_standby))
@@ -179,7 +267,7 @@ def build(options: VariantOptions, *, ports: Ports, secrets: Secrets) -> Topolog
                 port=port,
                 app=APP_API,
                 env={**app_env(node=name, variant=variant, port=port, secrets=secrets), **database_env,
-                     "GUNICORN_WORKERS": "1"},  # fmt: skip
+                     **events_env, "GUNICORN_WORKERS": "1"},  # fmt: skip
                 health_path="/healthz",
                 priority=20,
             )
@@ -203,6 +291,23 @@ def build(options: VariantOptions, *, ports: Ports, secrets: Secrets) -> Topolog
             )
         )
     services.append(Service(name="lb", variant=variant, kind="lb", port=ports.lb, health_path="/healthz", priority=40))
+    # The consumers reach the API through the load balancer, like the web tier.
+    consumer_env = {"TWINSHOP_VARIANT": variant, "SECRET_KEY": secrets.secret_key, "API_URL": ports.url(ports.lb),
+                    **events_env}  # fmt: skip
+    for n in range(1, options.mailers + 1):
+        services.append(
+            Service(
+                name=f"mailer-{n}",
+                variant=variant,
+                kind="mailer",
+                port=0,
+                module=MODULE_MAILER,
+                env={"TWINSHOP_NODE": f"mailer-{n}", **consumer_env, **smtp_env(ports=ports, variant=variant)},
+                priority=50,
+            )
+        )
+    services.append(Service(name="sales", variant=variant, kind="sales", port=0, module=MODULE_SALES,
+                            env={"TWINSHOP_NODE": "sales", **consumer_env}, priority=50))  # fmt: skip
     for service in services:
         service.cpus = options.caps.for_service(service.kind)
     return Topology(variant, services, entry)

@@ -18,7 +18,7 @@ from urllib3.util.retry import Retry
 
 from shop.config import ApiClientSettings
 from shop.errors import Unavailable, error_from_response
-from shop.served import add_timing, add_upstream_nodes, parse_server_timing
+from shop.served import add_timing, add_upstream_nodes, parse_server_timing, record_call
 from shop.validation import DEFAULT_PER_PAGE, DEFAULT_RECOMMENDATIONS
 
 log = logging.getLogger("twinshop.web.client")
@@ -79,13 +79,20 @@ class ApiClient:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
+            waited = (time.perf_counter() - started) * 1000
+            add_timing("api", waited)
+            record_call(method=method, path=path, status=None, milliseconds=waited, nodes=[], header=None)
             log.warning("API call %s %s failed: %s", method, url, exc)
             raise Unavailable(
                 "The shop's API cannot be reached right now; try again in a moment.", code="api_unavailable"
             ) from exc
-        finally:
-            add_timing("api", (time.perf_counter() - started) * 1000)
-        add_upstream_nodes([n.strip() for n in response.headers.get("X-Served-By", "").split(",")])
+        waited = (time.perf_counter() - started) * 1000
+        add_timing("api", waited)
+        nodes = [n.strip() for n in response.headers.get("X-Served-By", "").split(",")]
+        add_upstream_nodes(nodes)
+        # Each call on its own, for the page's diagram: two calls are two branches, not a chain.
+        record_call(method=method, path=request.path_url, status=response.status_code, milliseconds=waited,
+                    nodes=nodes, header=response.headers.get("Server-Timing"))  # fmt: skip
         upstream_db = parse_server_timing(response.headers.get("Server-Timing")).get("db")
         if upstream_db is not None:
             add_timing("db", upstream_db)

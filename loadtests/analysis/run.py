@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests import drills
+from loadtests.analysis import events as event_analysis
 from loadtests.analysis import stats
 from loadtests.records import RequestRecord
 from loadtests.scenarios import CAPACITY_FAILURES_PERCENT, CAPACITY_P95_MS, Scenario
@@ -55,6 +56,10 @@ class Measurement:
     api_replicas: int | None = None
     invariants: object | None = None  # loadtests.harness.invariants.Invariants
     label: str = ""  # the report's name for this side ("monolith@compose" when two engines are compared)
+    # Order events: (seconds since start, label, value) once a second, the run and the drain after it
+    # (loadtests.harness.sampling.EventSampler), and how long that drain took (invariants.Drain).
+    event_samples: list[tuple[float, str, float]] = field(default_factory=list)
+    drain: object | None = None
 
     @property
     def duration_s(self) -> float:
@@ -135,6 +140,7 @@ class RunAnalysis:
     outages: list[drills.Outage] = field(default_factory=list)
     nodes: drills.NodeSeries | None = None
     targets: list[drills.Target] = field(default_factory=list)
+    order_events: event_analysis.OrderEvents | None = None  # the mails and sales figures' backlog, queues
 
     @property
     def variant(self) -> str:
@@ -237,6 +243,7 @@ def analyse(m: Measurement) -> RunAnalysis:
     workers = [values["peak5"] for label, values in generator.items() if label.startswith(f"{LOCUST}/")]
     series = stats.per_second(m.records, start=m.start_time, end=m.end_time, users=m.users)
     impacts = drills.impacts(m.records, series, m.events, start=m.start_time, duration_s=m.duration_s)
+    followed = event_analysis.analyse(m.event_samples, m.events)
     return RunAnalysis(
         m=m,
         series=series,
@@ -260,5 +267,7 @@ def analyse(m: Measurement) -> RunAnalysis:
         targets=drills.targets(
             m.variant, impacts, api_replicas=m.api_replicas, pids_before=m.pids_before, pids_after=m.pids_after,
             nodes=nodes,
-        ),
+        )
+        + event_analysis.targets(m.variant, followed, m.events, m.records, start=m.start_time, duration_s=m.duration_s),
+        order_events=followed,
     )

@@ -42,7 +42,7 @@ from loadtests.analysis.run import Measurement, RunAnalysis, analyse
 from loadtests.harness import invariants
 from loadtests.harness.locust import LocustFailed, LocustProcess, RunFiles, headless_command
 from loadtests.harness.progress import Phase, Progress, ProgressTracker, StderrProgressBar
-from loadtests.harness.sampling import CpuSampler, as_tuples
+from loadtests.harness.sampling import CpuSampler, EventSampler, as_tuples, relative
 from loadtests.scenarios import (
     COMPARE_DEFAULT,
     DEFAULT_SEED,
@@ -53,6 +53,7 @@ from loadtests.scenarios import (
 )
 from twinshop.engines import open_engine
 from twinshop.engines.base import Engine, EngineError
+from twinshop.events import Unreachable
 from twinshop.options import VARIANTS, CpuCaps, VariantOptions
 from twinshop.state import PROJECT_ROOT
 from twinshop.topology import Ports
@@ -355,7 +356,10 @@ def restore(engine: Engine, variant: str, timeout_s: float = 90.0) -> list[str]:
     options = engine.options(variant) or VariantOptions(variant)
     try:
         engine.up(options, timeout=timeout_s)  # the variant runs as it was asked to: start what stopped, wait
-    except EngineError as exc:
+        if hasattr(engine, "mailbox") and engine.mailbox(variant).delay():  # after slow:mail: its usual pace again
+            engine.mailbox(variant).set_delay(0)
+            stopped.append("mail (delay)")
+    except (EngineError, Unreachable) as exc:
         raise ComparisonError(f"the {variant} services did not all come back after the drill: {exc}") from exc
     return stopped
 
@@ -423,8 +427,21 @@ def measure(
     before = invariants.snapshot(engine, variant) if plan.request.check_invariants else None
     pids_before = pids_of(engine, variant)
     sampler = CpuSampler(engine, variant).start()
+    event_sampler = EventSampler(engine, variant).start()
+    try:
+        return _measure_run(engine, variant, scenario=scenario, plan=plan, round=round, attempt=attempt, files=files,
+                            tracker=tracker, events=events, url=url, options=options, before=before, label=label,
+                            pids_before=pids_before, sampler=sampler, event_sampler=event_sampler)  # fmt: skip
+    finally:
+        event_sampler.stop()  # normally stopped already, after the drain; here also when the run failed
+
+
+def _measure_run(engine: Engine, variant: str, *, scenario: Scenario, plan: Plan, round: int, attempt: int,
+                 files: RunFiles, tracker: ProgressTracker, events: Sequence[drills.FaultEvent], url: str,
+                 options: VariantOptions | None, before, pids_before: dict[str, int], sampler: CpuSampler,
+                 event_sampler: EventSampler, label: str) -> Measurement:  # fmt: skip
     drill = (
-        drills.Drill(engine, variant, events, meta_path=files.meta, log_path=folder / "faults.log",
+        drills.Drill(engine, variant, events, meta_path=files.meta, log_path=files.folder / "faults.log",
                      api_replicas=options.api if options else 3)
         if events else None
     )  # fmt: skip
@@ -454,9 +471,15 @@ def measure(
             if drill is not None:
                 applied = drill.stop()
     pids_after = pids_of(engine, variant)
-    if events:
-        tracker.begin("restore", label or variant, round)
-        restored = restore(engine, variant)
+    try:
+        if events:
+            tracker.begin("restore", label or variant, round)
+            restored = restore(engine, variant)
+        # The order events' backlog: its work goes on after the load stops (the sampler keeps watching).
+        tracker.begin("checks", label or variant, round)
+        drain = invariants.wait_for_events(engine, variant) if hasattr(engine, "mailbox") else None
+    finally:
+        event_samples = event_sampler.stop()
     records = files.records()
     if not records:
         raise ComparisonError(f"the run against {variant} produced no data (see {files.log}): {files.log_tail()}")
@@ -465,8 +488,7 @@ def measure(
     users = files.users(start_time) or planned
     checked = None
     if before is not None:
-        tracker.begin("checks", label or variant, round)
-        checked = invariants.check(engine, variant, records, before)
+        checked = invariants.check(engine, variant, records, before, drain=drain)
     return Measurement(
         variant=variant,
         label=label or variant,
@@ -478,7 +500,7 @@ def measure(
         records=records,
         users=users,
         cpu=as_tuples(samples, start_time),
-        folder=folder,
+        folder=files.folder,
         locust_cpu_warning=files.locust_warned_about_cpu(),
         cpu_budget=options.caps.variant if options else None,
         events=drills.run_events(applied, events, start_time=start_time, variant=variant) if events else [],
@@ -487,6 +509,8 @@ def measure(
         restored=restored,
         api_replicas=options.api if options and variant == "distributed" else None,
         invariants=checked,
+        event_samples=relative(event_samples, start_time),
+        drain=drain,
     )
 
 

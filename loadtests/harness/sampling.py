@@ -17,6 +17,7 @@ gunicorn worker, each Locust worker).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -27,6 +28,7 @@ import psutil
 from loadtests.analysis.run import HARNESS, LOCUST, MACHINE, OTHERS, STEAL
 from twinshop.engines.base import CpuReading, CpuSource, Engine, EngineError
 from twinshop.engines.local import ProcessTree
+from twinshop.events import Unreachable
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,79 @@ class CpuSampler:
 def as_tuples(samples: list[CpuSample], start_time: float) -> list[tuple[float, str, float]]:
     """(seconds since the run's start, label, percent) — the form the analysis reads."""
     return [(s.time - start_time, s.label, s.percent) for s in samples]
+
+
+class EventSampler:
+    """The order events once a second, from their own thread (a slow answer never delays the CPU samples):
+
+    * ``queue:<name>:messages`` / ``:acked`` / ``:consumers`` — RabbitMQ's management API (distributed
+      variant): messages waiting or being processed, acknowledgements so far, consumers attached;
+    * ``db:orders`` / ``db:mailed`` / ``db:counted`` / ``db:unpublished`` — the database: orders, mails
+      recorded as sent, orders counted in the sales figures, events still in the outbox (both variants);
+    * ``mail:received`` — what the variant's mail server has received so far.
+
+    A source that does not answer (the broker or the database stopped by a drill) leaves a gap for
+    those seconds; the others go on.
+    """
+
+    def __init__(self, engine: Engine, variant: str, *, interval_s: float = 1.0):
+        self.engine, self.variant, self.interval_s = engine, variant, interval_s
+        self.samples: list[tuple[float, str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="event-sampler", daemon=True)
+        # An engine that cannot reach the order events (one written before them) leaves those series empty.
+        self._broker = engine.broker(variant) if hasattr(engine, "broker") else None
+        self._mailbox = engine.mailbox(variant) if hasattr(engine, "mailbox") else None
+        self._repo = None
+        self._open = contextlib.ExitStack()
+
+    def start(self) -> EventSampler:
+        if self._mailbox is not None:  # an engine with the order events: their progress in the database too
+            try:
+                self._repo = self._open.enter_context(self.engine.repository(self.variant, wait_s=5))
+            except Exception:  # noqa: BLE001 - no database figures then; the broker's and the mailbox's remain
+                self._repo = None
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[tuple[float, str, float]]:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self._open.close()
+        self._repo = None
+        return list(self.samples)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self.sample_once()
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - began)))
+
+    def sample_once(self) -> None:
+        stamp = time.time()
+        found: list[tuple[float, str, float]] = []
+        if self._broker is not None:
+            try:
+                for name, state in self._broker.queues(timeout=0.8).items():
+                    found += [(stamp, f"queue:{name}:messages", state.messages),
+                              (stamp, f"queue:{name}:acked", state.acked),
+                              (stamp, f"queue:{name}:consumers", state.consumers)]  # fmt: skip
+            except Unreachable:
+                pass
+        if self._mailbox is not None:
+            try:
+                found.append((stamp, "mail:received", self._mailbox.count(timeout=0.8)))
+            except Unreachable:
+                pass
+        if self._repo is not None:
+            try:
+                found += [(stamp, f"db:{key}", value) for key, value in self._repo.event_progress().items()]
+            except Exception:  # noqa: BLE001 - the database is down (a drill): a gap in these series
+                pass
+        self.samples.extend(found)
+
+
+def relative(samples: list[tuple[float, str, float]], start_time: float) -> list[tuple[float, str, float]]:
+    """(seconds since the run's start, label, value)."""
+    return [(t - start_time, label, value) for t, label, value in samples]

@@ -363,6 +363,102 @@ def served_by_machine(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Ch
     return Chart(f"served_by_machine_{run.label.replace('@', '_')}", title, caption, png(fig), markers)
 
 
+# -- order events ------------------------------------------------------------------------------------
+
+QUEUE_COLOURS = {"mailer": "#E69F00", "sales": "#009E73", "dead-letters": "#D55E00"}
+EVENT_SLUGS = ("events_backlog", "queue_depth", "consume_rate")
+
+
+def _seconds_axis(ax, runs: Sequence[RunAnalysis], w: Words) -> None:
+    """Runs' time on x; the part after the load stopped (the harness waits for the backlog) shaded grey."""
+    end = max((r.m.duration_s for r in runs), default=0)
+    longest = max((r.order_events.series.seconds for r in runs if r.order_events), default=0)
+    if longest > end:
+        ax.axvspan(end, longest, color="#999999", alpha=0.12, lw=0)
+        ax.text(end, 0.98, w(" after the load", " tras la carga"), transform=ax.get_xaxis_transform(), va="top",
+                ha="left", fontsize=9, color=MARKER_COLOUR)  # fmt: skip
+    ax.set_xlim(0, max(1, longest, end))
+
+
+def _plot(ax, values: Sequence[float | None], **style) -> None:
+    ax.plot([t + 0.5 for t in range(len(values))], [math.nan if v is None else v for v in values], **style)
+
+
+def events_charts(comparison: Comparison, w: Words) -> list[Chart]:
+    """The order events over time: the backlog (both variants), the queues and what the consumers did."""
+    runs = [run for run in all_runs(comparison) if run.order_events is not None]
+    if not runs:
+        return []
+    xlabel = w("seconds since the start of the run", "segundos desde el inicio")
+    palette = side_colours(comparison)
+    charts = []
+
+    fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
+    for v in comparison.variants:
+        for i, run in enumerate(r for r in v.runs if r.order_events is not None):
+            es = run.order_events.series
+            _plot(ax, es.backlog_mail, color=palette[v.variant], linewidth=2, alpha=0.9,
+                  linestyle=ROUND_STYLES[i % len(ROUND_STYLES)],
+                  label=w(f"{v.variant}: not mailed yet", f"{w.label(v.variant)}: sin correo aún") if i == 0 else None)
+            _plot(ax, es.backlog_sales, color=palette[v.variant], linewidth=1.2, alpha=0.6, linestyle=(0, (1, 2)),
+                  label=w(f"{v.variant}: not counted yet", f"{w.label(v.variant)}: sin contar aún") if i == 0
+                  else None)  # fmt: skip
+    markers = draw_markers(ax, runs, palette)
+    title = w("Orders waiting for their mail (the backlog)", "Pedidos esperando su correo (el atraso)")
+    style(ax, title=title, xlabel=xlabel, ylabel=w("orders", "pedidos"))
+    _seconds_axis(ax, runs, w)
+    use_decimal_comma(ax, w)
+    ax.legend(fontsize=10, frameon=False, loc="upper left")
+    caption = w(
+        "Orders committed but not mailed yet (solid), and not counted in the sales figures yet (dotted), every "
+        "second, from the database. The monolith mails inside the checkout, so its line stays at zero; the "
+        "distributed variant's is what the outbox, the queue and the mailers have not finished. Shaded: after "
+        "the load stopped, while the harness waited for the backlog to drain.",
+        "Pedidos confirmados sin correo todavía (continua) y sin contar en las cifras de ventas (punteada), cada "
+        "segundo, según la base de datos. El monolito envía el correo dentro del checkout: su línea queda en "
+        "cero; la de la variante distribuida es lo que el outbox, la cola y los mailers aún no terminaron. "
+        "Sombreado: tras la carga, mientras el arnés esperaba a que el atraso se vaciara.",
+    )
+    charts.append(Chart("events_backlog", title, caption, png(fig), markers))
+
+    brokered = [run for run in runs if run.order_events.series.has_broker]
+    if brokered:
+        for slug, pick, title, ylabel, caption in (
+            ("queue_depth", lambda es: es.queues, w("Queue depth (RabbitMQ)", "Profundidad de las colas (RabbitMQ)"),
+             w("messages", "mensajes"),
+             w("Messages in each queue, waiting or being processed, every second (RabbitMQ's management API). The "
+               "mailer queue grows while the mailers cannot work (mail server down or slow, mailers stopped) and "
+               "drains when they can; dead-letters holds the messages no consumer could process. A gap: the "
+               "broker itself was down (the events waited in the outbox meanwhile).",
+               "Mensajes en cada cola, esperando o en proceso, cada segundo (API de gestión de RabbitMQ). La cola "
+               "mailer crece mientras los mailers no pueden trabajar (servidor de correo caído o lento, mailers "
+               "detenidos) y se vacía cuando pueden; dead-letters guarda los mensajes que ningún consumidor pudo "
+               "procesar. Un hueco: el propio broker estaba caído (los eventos esperaban en el outbox).")),
+            ("consume_rate", lambda es: es.consumed, w("Consume rate (RabbitMQ)", "Ritmo de consumo (RabbitMQ)"),
+             w("messages acknowledged/s", "mensajes confirmados/s"),
+             w("Messages each queue's consumers acknowledged per second (RabbitMQ's management API): the mailers "
+               "(mailer) and the sales consumer (sales). After an outage the rate jumps while the backlog drains.",
+               "Mensajes que los consumidores de cada cola confirmaron por segundo (API de gestión de RabbitMQ): "
+               "los mailers (mailer) y el consumidor de ventas (sales). Tras una caída el ritmo sube mientras el "
+               "atraso se vacía.")),
+        ):  # fmt: skip
+            fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
+            for i, run in enumerate(brokered):
+                for queue, values in pick(run.order_events.series).items():
+                    if slug == "consume_rate" and queue == "dead-letters":
+                        continue
+                    _plot(ax, values, color=QUEUE_COLOURS.get(queue, EXTRA_COLOURS[0]), linewidth=1.8, alpha=0.9,
+                          linestyle=ROUND_STYLES[i % len(ROUND_STYLES)],
+                          label=f"{queue} ({w('round', 'ronda')} {run.round})" if len(brokered) > 1 else queue)
+            markers = draw_markers(ax, brokered, palette)
+            style(ax, title=title, xlabel=xlabel, ylabel=ylabel)
+            _seconds_axis(ax, brokered, w)
+            use_decimal_comma(ax, w)
+            ax.legend(fontsize=10, frameon=False, loc="upper left")
+            charts.append(Chart(slug, title, caption, png(fig), markers))
+    return charts
+
+
 # -- capacity ----------------------------------------------------------------------------------------
 
 
@@ -422,6 +518,7 @@ def all_charts(comparison: Comparison, w: Words) -> list[Chart]:
     charts += [served_by(v.runs[0], w, side_colours(comparison)) for v in comparison.variants if v.runs]
     by_machine = [served_by_machine(v.runs[0], w, side_colours(comparison)) for v in comparison.variants if v.runs]
     charts += [chart for chart in by_machine if chart is not None]
+    charts += events_charts(comparison, w)
     return charts
 
 

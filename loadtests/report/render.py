@@ -17,6 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from loadtests import drills
+from loadtests.analysis import events as event_analysis
 from loadtests.analysis import stats
 from loadtests.analysis.rounds import METRICS, Comparison, VariantRounds
 from loadtests.analysis.run import LOCUST, OWN_LABELS, RunAnalysis
@@ -255,6 +256,37 @@ def fault_tables(c: Comparison, w: Words) -> dict | None:
     }  # fmt: skip
 
 
+def events_rows(c: Comparison, w: Words) -> tuple[list[str], list[list[str]]] | None:
+    """The order events per run: how high the mail backlog grew, how long it took to drain, dead letters."""
+    rows = []
+    for v in c.variants:
+        for a in v.runs:
+            oe = a.order_events
+            if oe is None:
+                continue
+            b = oe.backlog
+            checkouts = [r for r in a.m.records if event_analysis.is_checkout(r)]
+            failed = sum(1 for r in checkouts if not r.success)
+            drain = a.m.drain
+            after_run = ("–" if drain is None else f"{w.num(drain.seconds, 1)} s" if drain.drained
+                         else w(f"not within {w.num(drain.seconds, 0)} s", f"no en {w.num(drain.seconds, 0)} s"))
+            after_event = "–" if b.event is None else (
+                f"{w.num(b.drain_s, 0)} s ({w('after', 'tras')} {b.event})" if b.drain_s is not None
+                else w(f"not before the end ({b.event})", f"no antes del final ({b.event})"))
+            mails = sum(x for x in oe.series.mails if x)
+            rows.append([w.label(v.variant), str(a.round), w.int(b.peak),
+                         "–" if b.peak_at_s is None else w.clock(b.peak_at_s), after_event, after_run,
+                         w.int(b.dead_letters) if oe.series.has_broker else "–", w.int(int(mails)),
+                         f"{w.int(len(checkouts))} ({w.int(failed)} {w('failed', 'fallidos')})"])  # fmt: skip
+    if not rows:
+        return None
+    headers = [w("variant", "variante"), w("round", "ronda"), w("peak backlog (orders)", "atraso máximo (pedidos)"),
+               w("at", "en"), w("drained after the event", "vaciado tras el evento"),
+               w("drained after the load", "vaciado tras la carga"), w("dead letters", "mensajes muertos"),
+               w("mails sent", "correos enviados"), w("checkouts", "checkouts")]  # fmt: skip
+    return headers, rows
+
+
 def invariant_rows(c: Comparison, w: Words) -> tuple[list[str], list[list[str]]] | None:
     rows = []
     for v in c.variants:
@@ -375,6 +407,8 @@ def run_dict(a: RunAnalysis) -> dict:
         "restored": a.m.restored,
         "nodes_first_seen_s": {n: drills.first_seen(a.nodes, n) for n in (a.nodes.nodes if a.nodes else {})},
         "invariants": a.m.invariants.as_dict() if a.m.invariants is not None else None,
+        "order_events": a.order_events.as_dict() if a.order_events is not None else None,
+        "drain": a.m.drain.as_dict() if a.m.drain is not None else None,
     }
 
 
@@ -446,6 +480,13 @@ def write_csvs(folder: Path, c: Comparison) -> None:
             for a in v.runs:
                 for t, label, value in a.m.cpu:
                     writer.writerow([v.variant, a.round, f"{t:.2f}", label, f"{value:.1f}"])
+    with open(folder / "events.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["variant", "round", "seconds_since_start", "label", "value"])
+        for v in c.variants:
+            for a in v.runs:
+                for t, label, value in a.m.event_samples:
+                    writer.writerow([v.variant, a.round, f"{t:.2f}", label, value])
     with open(folder / "runs.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["variant", "round", "attempt", "kept", "ok_rps", "p50_ms", "p95_ms", "p99_ms", "availability",
@@ -505,6 +546,9 @@ def write(out_dir: Path, c: Comparison, *, lang: str = "en") -> Path:
         timing=timing_rows(c, w),
         cpu=cpu_rows(c, w),
         node_charts=[ch for ch in charts if ch.slug.startswith("served_by_")],
+        events_charts=[ch for ch in charts if ch.slug in chart_module.EVENT_SLUGS],
+        events=events_rows(c, w),
+        events_summary=sentences.events_sentences(c, w),
         served=served_rows(c, w),
         interference=interference_rows(c, w),
         failures=failure_rows(c, w),

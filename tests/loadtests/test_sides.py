@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from loadtests.harness.compare import SHIFT, ComparisonError, deployments
 from twinshop.engines.local import LocalEngine
 from twinshop.topology import Ports

@@ -12,7 +12,7 @@ ASSIGNED = re.compile(r"""["'](TWINSHOP_[A-Z0-9_]+)["']""")  # e.g. the web UI's
 
 def variables_read() -> set[str]:
     found = set()
-    for folder in ("shop", "monolith", "distributed", "twinshop", "loadtests"):
+    for folder in ("shop", "monolith", "distributed", "mailsink", "twinshop", "loadtests"):
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text()
             found |= set(READS.findall(text))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("shop", "monolith", "distributed", "twinshop", "loadtests")
+PACKAGES = ("shop", "monolith", "distributed", "mailsink", "twinshop", "loadtests")
 
 
 def module_name(path: Path) -> str:

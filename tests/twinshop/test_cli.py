@@ -59,7 +59,7 @@ def test_status_lists_the_box_and_its_processes(cli_env, monolith_url):
         os.kill(rows[name]["pid"], 0)  # a live process
     assert rows["monolith"]["address"] == monolith_url.removeprefix("http://")
     table = twinshop(cli_env, "status").stdout
-    assert table.splitlines()[0].split() == ["NAME", "VARIANT", "PID", "ADDRESS", "STATE", "HEALTH"]
+    assert table.splitlines()[0].split() == ["NAME", "VARIANT", "PID", "ADDRESS", "STATE", "HEALTH", "DETAIL"]
 
 
 def test_kill_and_start_the_app_process(cli_env, monolith_url):

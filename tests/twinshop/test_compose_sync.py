@@ -15,13 +15,14 @@ from ruamel.yaml import YAML
 
 from twinshop import topology as t
 from twinshop.engines.local import LocalEngine
-from twinshop.options import DEFAULT_API_REPLICAS, DEFAULT_WEB_REPLICAS, VARIANTS, VariantOptions
+from twinshop.options import DEFAULT_API_REPLICAS, DEFAULT_MAILERS, DEFAULT_WEB_REPLICAS, VARIANTS, VariantOptions
 from twinshop.state import Secrets
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"SECRET_KEY", "DB_PASSWORD"}
+SECRETS = {"SECRET_KEY", "DB_PASSWORD", "BROKER_PASSWORD"}
 # Set per process by the engine; compose derives them (hostname) or publishes ports instead.
-ENGINE_ONLY = {"TWINSHOP_NODE", "GUNICORN_BIND", "DB_HOST", "DB_PORT", "API_URL"}
+ENGINE_ONLY = {"TWINSHOP_NODE", "GUNICORN_BIND", "DB_HOST", "DB_PORT", "API_URL", "BROKER_HOST", "BROKER_PORT",
+               "SMTP_HOST", "SMTP_PORT", "MAIL_SMTP_BIND", "MAIL_HTTP_BIND"}  # fmt: skip
 
 
 def compose(name: str) -> dict:
@@ -30,7 +31,8 @@ def compose(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def engine_topology() -> dict[str, t.Topology]:
-    return {v: t.build(VariantOptions(v), ports=t.Ports(), secrets=Secrets("key", "password")) for v in VARIANTS}
+    secrets = Secrets("key", "password", "broker-password")
+    return {v: t.build(VariantOptions(v), ports=t.Ports(), secrets=secrets) for v in VARIANTS}
 
 
 def local_programs(topology: t.Topology):
@@ -50,6 +52,36 @@ def test_distributed_services_match(engine_topology):
     assert services["web"]["deploy"]["replicas"] == DEFAULT_WEB_REPLICAS
     assert services["api"]["deploy"]["replicas"] == DEFAULT_API_REPLICAS
     assert services["api-standby"]["profiles"] == ["standby"]
+    assert services["mailer"]["deploy"]["replicas"] == DEFAULT_MAILERS
+
+
+@pytest.mark.parametrize(
+    "kind, module", [("mailer", t.MODULE_MAILER), ("sales", t.MODULE_SALES), ("mail", t.MODULE_MAIL)]
+)
+def test_the_order_event_services_run_the_same_module_and_variables(engine_topology, kind, module):
+    service = compose("distributed.yaml")["services"][kind]
+    engine_service = next(s for s in engine_topology["distributed"].services if s.kind == kind)
+    assert service["command"] == ["python", "-m", module] and engine_service.module == module
+    program = next(p for p in local_programs(engine_topology["distributed"]) if p.name == engine_service.program)
+    assert program.command[1:] == ["-m", module]
+    assert env_names(service["environment"]) - ENGINE_ONLY - {"MAIL_STORE"} == set(engine_service.env) - ENGINE_ONLY
+
+
+def test_the_api_and_the_consumers_reach_the_broker_and_the_mail_server(engine_topology):
+    services = compose("distributed.yaml")["services"]
+    for kind in ("api", "mailer", "sales"):
+        assert services[kind]["environment"]["BROKER_HOST"] == "broker" and "events" in services[kind]["networks"]
+    assert services["mailer"]["environment"]["SMTP_HOST"] == "mail"
+    assert services["mailer"]["environment"]["API_URL"].startswith("http://lb:")
+    assert "events" not in services["web"]["networks"]  # the web tier cannot reach the broker
+    topology = engine_topology["distributed"]
+    broker = topology.get("broker")
+    assert all(s.env["BROKER_PORT"] == str(broker.port) for s in topology.of_kind("api", "mailer", "sales"))
+    mail = topology.get("mail")
+    assert all(s.env["SMTP_PORT"] == str(mail.ports["smtp"]) for s in topology.of_kind("mailer"))
+    monolith = compose("monolith.yaml")["services"]
+    assert monolith["monolith"]["environment"]["SMTP_HOST"] == "mail"
+    assert monolith["mail"]["command"] == ["python", "-m", t.MODULE_MAIL]
 
 
 @pytest.mark.parametrize("kind, app_path", [("api", t.APP_API), ("web", t.APP_WEB), ("api-standby", t.APP_API)])
@@ -121,7 +153,8 @@ def test_the_monolith_box_runs_the_same_processes(engine_topology):
     box = configparser.ConfigParser(interpolation=None)
     box.read(ROOT / "monolith" / "supervisord.conf")
     programs = {section.removeprefix("program:") for section in box.sections() if section.startswith("program:")}
-    assert programs == {s.program for s in engine_topology["monolith"].services}
+    # The box's own processes; its mail server runs beside it (a service of its own in compose too).
+    assert programs == {s.program for s in engine_topology["monolith"].services if s.name.startswith("monolith:")}
     assert t.APP_MONOLITH in box["program:gunicorn"]["command"]
     assert "shop/gunicorn.conf.py" in box["program:gunicorn"]["command"]
     gunicorn = next(s for s in engine_topology["monolith"].services if s.program == "gunicorn")

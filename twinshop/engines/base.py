@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from twinshop.events import BrokerAdmin, Mailbox
 from twinshop.options import VariantOptions
 from twinshop.topology import Ports, Topology
 
@@ -32,6 +33,7 @@ class ServiceStatus:
     address: str
     state: str  # RUNNING, STOPPED, STARTING, BACKOFF, EXITED, FATAL, DEGRADED (the monolith box)
     health: str  # healthy | unhealthy | unreachable | starting (compose: its first check is due) | - (not running)
+    detail: str = ""  # more, where there is something to say: the broker's queue depths and dead letters
 
 
 @dataclass(frozen=True)
@@ -106,17 +108,17 @@ class Engine(Protocol):
     def topology(self, variant: str, options: VariantOptions | None = None) -> Topology:
         """The services of the variant as it runs (or would run with ``options``, or its last options)."""
 
-    def kill(self, name: str) -> None:
-        """Stop one service and keep it stopped."""
+    def kill(self, name: str, *, variant: str | None = None) -> None:
+        """Stop one service and keep it stopped (``variant`` picks it where both variants have one: ``mail``)."""
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *, variant: str | None = None) -> None:
         """Start a stopped service again."""
 
-    def crash(self, name: str) -> None:
+    def crash(self, name: str, *, variant: str | None = None) -> None:
         """Kill one service the hard way; its supervisor (restart policy) starts it again."""
 
     def scale(self, tier: str, count: int) -> tuple[list[str], list[str]]:
-        """Change the number of api or web replicas, live; returns (added, removed)."""
+        """Change the number of api, web or mailer replicas, live; returns (added, removed)."""
 
     def reset(self, variant: str | None = None) -> list[str]:
         """Reload the seed data; returns the variants reset."""
@@ -130,6 +132,12 @@ class Engine(Protocol):
 
     def cpu_cap_problem(self) -> str | None:
         """Why CPU caps cannot be set here (None: they can)."""
+
+    def mailbox(self, variant: str) -> Mailbox:
+        """The variant's mail server: what it received (the invariant checks, `twinshop mail`), its delay."""
+
+    def broker(self, variant: str) -> BrokerAdmin | None:
+        """RabbitMQ's management API of the variant (None: the variant has no broker - the monolith)."""
 
     def facts(self) -> dict[str, str]:
         """What the report states about the engine (name, versions, image ids)."""

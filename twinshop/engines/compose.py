@@ -69,6 +69,14 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
+def build_failure(output: str) -> str:
+    """The one line to show when `compose build` failed: what to do, where the output says it."""
+    if "CERTIFICATE_VERIFY_FAILED" in output:
+        return ("pip inside the image does not trust this network's TLS proxy: set EXTRA_CA_CERTS to the proxy's "
+                "CA certificate (PEM text, e.g. EXTRA_CA_CERTS=\"$(cat proxy-ca.pem)\") and build again")
+    return _last_line(output)
+
+
 def _version(text: str) -> tuple[int, ...] | None:
     match = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
     return tuple(int(n) for n in match.groups()) if match else None
@@ -395,7 +403,11 @@ class ComposeEngine:
         env.update(
             SECRET_KEY=secrets.secret_key,
             DB_PASSWORD=secrets.db_password,
+            BROKER_PASSWORD=secrets.broker_password,
             TWINSHOP_MONOLITH_PORT=str(self.ports.monolith),
+            TWINSHOP_MONOLITH_MAIL_PORT=str(self.ports.mail_page("monolith")),
+            TWINSHOP_MAIL_PORT=str(self.ports.mail_page("distributed")),
+            TWINSHOP_BROKER_UI_PORT=str(self.ports.broker_management),
             TWINSHOP_LB_PORT=str(self.ports.lb),
             TWINSHOP_STATS_PORT=str(self.ports.stats),
         )
@@ -493,7 +505,7 @@ class ComposeEngine:
             say(f"building {', '.join(images)} ...")
             result = self.compose(v, "build", *images.values(), timeout=1800, check=False)
             if result.returncode != 0:
-                raise EngineError(f"building the {v} images failed: {_last_line(result.stderr)}")
+                raise EngineError(f"building the {v} images failed: {build_failure(result.stdout + result.stderr)}")
             for image, previous in before.items():
                 built[image] = self.image_id(image) or "?"
                 if previous and previous != built[image]:
@@ -714,7 +726,7 @@ class ComposeEngine:
     def supervisorctl(self, container: Container, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.docker.run("exec", container.id, "supervisorctl", *args, check=check, timeout=120)
 
-    def kill(self, name: str) -> None:
+    def kill(self, name: str, *, variant: str | None = None) -> None:
         """Stop one container (`docker stop`, its grace period first) or one program of the box; it stays down."""
         _, container, program = self.find(name)
         if program:
@@ -723,7 +735,7 @@ class ComposeEngine:
             return
         self.docker.run("stop", container.id, timeout=180)
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *, variant: str | None = None) -> None:
         """Start a stopped container (`docker start`) or program of the box again."""
         _, container, program = self.find(name)
         deadline = time.monotonic() + 30
@@ -749,7 +761,7 @@ class ComposeEngine:
         if result.returncode != 0 and not any(h in text for h in harmless):
             raise EngineError(f"could not {verb} {program} in the monolith box: {_last_line(text)}")
 
-    def crash(self, name: str) -> None:
+    def crash(self, name: str, *, variant: str | None = None) -> None:
         """SIGKILL one container's main process, as a crash would; Docker's restart policy starts it again.
 
         (Not `docker kill`: Docker takes that for a deliberate stop and leaves the container down.)

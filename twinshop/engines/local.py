@@ -30,16 +30,25 @@ from shop.config import DatabaseSettings
 from shop.db import Database
 from shop.dbadmin import DatabaseNotReady, init_db, reset_db, wait_for_db
 from shop.repository import Repository
-from twinshop import cpucap, mariadb
+from twinshop import cpucap, mariadb, rabbitmq
 from twinshop import topology as t
 from twinshop.engines.base import CpuReading, EngineError, ServiceStatus, UpResult
+from twinshop.events import BrokerAdmin, Mailbox, Unreachable
 from twinshop.options import VARIANTS, OptionsError, VariantOptions, check_variant
 from twinshop.programs import SetupError, find_program
 from twinshop.state import Home, StateError, port_offset
 from twinshop.supervisor import Program, Supervisor, SupervisorError, bin_path, render_config
 
 MONOLITH_BOX = "monolith"  # the box as a whole: `twinshop kill monolith` stops every process in it
-SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby")
+SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby",
+                 "broker", "mail", "mailer-N", "sales")  # fmt: skip
+SCALABLE = {"api": "api", "web": "web", "mailer": "mailers"}  # tier -> its VariantOptions field
+EVENT_QUEUES = ("mailer", "sales", "dead-letters")  # distributed/events/broker.py (the engine does not import it)
+
+
+def in_box(service: t.Service) -> bool:
+    """Whether a service of the monolith is one of the box's own processes (not the mail server beside it)."""
+    return service.name.startswith(f"{MONOLITH_BOX}:")
 
 
 def port_in_use(port: int) -> bool:
@@ -201,16 +210,26 @@ class LocalEngine:
         state = self.home.variant_dir(topo.variant)
         programs = []
         for service in topo.services:
+            env = service.env
             if service.kind == "db":
                 command = mariadb.server_command(folder=state / "mariadb", port=service.port)
             elif service.kind == "lb":
                 command = [find_program("haproxy"), "-W", "-db", "-f", str(state / "haproxy.cfg")]
+            elif service.kind == "broker":
+                # Its own epmd first, as a program of its own (see twinshop/rabbitmq.py).
+                programs.append(Program("epmd", rabbitmq.epmd_command(service.ports["epmd"]), {},
+                                        service.priority - 1, 5))  # fmt: skip
+                command, env = rabbitmq.server_command(state / "broker", service)
+            elif service.module:
+                command = [bin_path("python"), "-m", service.module]
+                if service.kind == "mail":
+                    env = {**env, "MAIL_STORE": str(state / "mail")}
             else:
                 command = [bin_path("gunicorn"), "-c", str(t.GUNICORN_CONF), service.app]
             if service.cpus:
                 command = cpucap.wrap(command, cgroup=f"{self.home.cgroup(topo.variant)}/{service.program}",
                                       cpus=service.cpus)  # fmt: skip
-            programs.append(Program(service.program, command, service.env, service.priority, service.stop_wait))
+            programs.append(Program(service.program, command, env, service.priority, service.stop_wait))
         return programs
 
     def haproxy_config(self, topo: t.Topology, *, access_log: bool = False) -> str:
@@ -235,10 +254,9 @@ class LocalEngine:
         state = self.home.variant_dir(topo.variant)
         if topo.variant == "distributed":
             (state / "haproxy.cfg").write_text(self.haproxy_config(topo, access_log=options.access_log))
-        group = "monolith" if topo.variant == "monolith" else None
-        (state / "supervisord.conf").write_text(
-            render_config(variant=topo.variant, state_dir=state, programs=self.programs(topo), group=group)
-        )
+            rabbitmq.prepare(state / "broker", topo.get("broker"))
+        (state / "mail").mkdir(parents=True, exist_ok=True)
+        (state / "supervisord.conf").write_text(self._supervisord_config(topo))
         self.home.save_options(options)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -279,8 +297,17 @@ class LocalEngine:
         self._wait_ready(variant, deadline=started + timeout)
         return UpResult(variant, time.monotonic() - started, already, self.home.started_at(variant))
 
+    def _supervisord_config(self, topo: t.Topology) -> str:
+        """The monolith's box is one supervisord group (`twinshop kill monolith`); its mail server is not in it."""
+        state = self.home.variant_dir(topo.variant)
+        if topo.variant == "monolith":
+            members = [s.program for s in topo.services if in_box(s)]
+            return render_config(variant=topo.variant, state_dir=state, programs=self.programs(topo),
+                                 group=MONOLITH_BOX, members=members)  # fmt: skip
+        return render_config(variant=topo.variant, state_dir=state, programs=self.programs(topo))
+
     def _check_ports(self, topo: t.Topology) -> None:
-        ports = [(s.port, s.name) for s in topo.services]
+        ports = [(port, s.name) for s in topo.services for port in s.all_ports()]
         if topo.variant == "distributed":
             ports.append((self.ports.stats, "lb (statistics page)"))
         for port, name in ports:
@@ -298,17 +325,37 @@ class LocalEngine:
             raise EngineError(f"{variant}: {exc} (see {self.logs(variant)})") from exc
         url = self.entry_url(variant) + "/readyz"
         sup = self.supervisor(variant)
+        waiting: list[str] = []
         while time.monotonic() < deadline:
             # Ready: the entry point answers, supervisord counts every process as started and, in the
             # distributed variant, HAProxy sends traffic to every replica (its health checks passed).
+            # The order events too: the mail server answers and, in the distributed variant, the broker
+            # answers and every consumer is consuming its queue.
             if (
                 http_status(url) == 200
                 and all(p["statename"] == "RUNNING" for p in sup.processes())
                 and (variant == "monolith" or not self.servers_down())
             ):
-                return
+                waiting = self.events_not_ready(variant)
+                if not waiting:
+                    return
             time.sleep(0.1)
-        raise EngineError(f"{variant} did not answer {url} in time (see the logs in {self.logs(variant)})")
+        detail = f"; not ready: {', '.join(waiting)}" if waiting else ""
+        raise EngineError(f"{variant} did not answer {url} in time{detail} (see the logs in {self.logs(variant)})")
+
+    def events_not_ready(self, variant: str) -> list[str]:
+        """The order-event services that do not answer yet: mail, broker, consumers not consuming."""
+        topo = self.topology(variant)
+        waiting = [s.name for s in topo.of_kind("mail") if http_status(f"http://{s.address}{s.health_path}") != 200]
+        consumers = topo.of_kind(*t.CONSUMER_KINDS)
+        if variant == "distributed":
+            admin = self.broker(variant)
+            try:
+                tags = admin.consumer_tags() if admin is not None else {}
+            except Unreachable:
+                return [*waiting, "broker"]
+            waiting += [s.name for s in consumers if s.name not in tags]
+        return waiting
 
     def servers_down(self) -> list[str]:
         """The replicas HAProxy does not send traffic to (its statistics, as CSV); all of them if it does not answer."""
@@ -347,23 +394,25 @@ class LocalEngine:
         return stopped
 
     def scale(self, tier: str, count: int, *, timeout: float = 30) -> tuple[list[str], list[str]]:
-        """Change the number of API or web replicas of the running distributed variant, live.
+        """Change the number of API, web or mailer replicas of the running distributed variant, live.
 
         New replicas start and pass their health check before HAProxy (reloaded without
         dropping connections) sends them traffic; removed ones leave HAProxy first, then stop.
+        New mailers count once they consume the mailer queue; a removed mailer stops after its
+        current message (one it had not acknowledged goes back to the queue for the others).
         """
-        if tier not in ("api", "web"):
-            raise EngineError(f"only api and web scale, not {tier!r}")
+        if tier not in SCALABLE:
+            raise EngineError(f"only api and web replicas and mailers scale, not {tier!r}")
         variant = "distributed"
         sup = self.supervisor(variant)
         options = self.options(variant)
         if options is None:
             raise EngineError("the distributed variant is not running: `twinshop up distributed` first")
-        new_options = replace(options, **{tier: count})
+        new_options = replace(options, **{SCALABLE[tier]: count})
         try:
             new_options.check()
         except OptionsError as exc:
-            raise EngineError(str(exc).replace(f"--{tier}", f"{tier} replicas")) from exc
+            raise EngineError(str(exc).replace(f"--{SCALABLE[tier]}", f"{tier} replicas")) from exc
         old, new = self.topology(variant, options), self.topology(variant, new_options)
         added = [s for s in new.services if s.name not in old.names()]
         removed = [s for s in old.services if s.name not in new.names()]
@@ -372,25 +421,22 @@ class LocalEngine:
                 raise EngineError(f"port {service.port} on 127.0.0.1 is already in use (needed by {service.name})")
         rpc = sup.rpc()
         state = self.home.variant_dir(variant)
-        (state / "supervisord.conf").write_text(
-            render_config(variant=variant, state_dir=state, programs=self.programs(new))
-        )
+        (state / "supervisord.conf").write_text(self._supervisord_config(new))
         self.home.save_options(new_options)
         rpc.reloadConfig()
         for service in added:
             rpc.addProcessGroup(service.program)
         deadline = time.monotonic() + timeout
         for service in added:
-            while http_status(f"http://{service.address}{service.health_path}") != 200 or (
-                rpc.getProcessInfo(service.name)["statename"] != "RUNNING"
-            ):
+            while not self._healthy_now(service) or rpc.getProcessInfo(service.name)["statename"] != "RUNNING":
                 if time.monotonic() > deadline:
                     raise EngineError(f"{service.name} did not become healthy (see {self.logs(variant)})")
                 time.sleep(0.1)
-        (state / "haproxy.cfg").write_text(self.haproxy_config(new, access_log=new_options.access_log))
-        rpc.signalProcess("lb", "USR2")  # haproxy -W: a new worker takes over, the old one drains
-        if removed:
-            time.sleep(1.5)  # let the old worker finish the requests it had sent to them
+        if tier in ("api", "web"):
+            (state / "haproxy.cfg").write_text(self.haproxy_config(new, access_log=new_options.access_log))
+            rpc.signalProcess("lb", "USR2")  # haproxy -W: a new worker takes over, the old one drains
+            if removed:
+                time.sleep(1.5)  # let the old worker finish the requests it had sent to them
         for service in removed:
             try:
                 rpc.stopProcess(service.program, True)
@@ -400,48 +446,64 @@ class LocalEngine:
             rpc.removeProcessGroup(service.program)
         return [s.name for s in added], [s.name for s in removed]
 
+    def _healthy_now(self, service: t.Service) -> bool:
+        if service.kind in t.CONSUMER_KINDS:
+            admin = self.broker(service.variant)
+            try:
+                return admin is not None and service.name in admin.consumer_tags()
+            except Unreachable:
+                return False
+        if service.health_path is None:
+            return tcp_open(service.port)
+        return http_status(f"http://{service.address}{service.health_path}") == 200
+
     # -- one service ----------------------------------------------------------------------
 
-    def find_service(self, name: str) -> t.Service:
-        for variant in VARIANTS:
-            if name == MONOLITH_BOX or self.home.options(variant) is None:
+    def find_service(self, name: str, variant: str | None = None) -> t.Service:
+        """The service called ``name`` in a started variant; ``variant`` decides where both have one (mail)."""
+        found = []
+        for v in [check_variant(variant)] if variant else VARIANTS:
+            if name == MONOLITH_BOX or self.home.options(v) is None:
                 continue
-            for service in self.topology(variant).services:
-                if service.name == name:
-                    return service
-        raise EngineError(f"no service named {name!r} in a started variant (names: {', '.join(SERVICE_NAMES)})")
+            found += [s for s in self.topology(v).services if s.name == name]
+        if len(found) > 1:
+            raise EngineError(f"both variants have a service named {name!r}: add --variant monolith or "
+                              "--variant distributed")  # fmt: skip
+        if not found:
+            raise EngineError(f"no service named {name!r} in a started variant (names: {', '.join(SERVICE_NAMES)})")
+        return found[0]
 
-    def _rpc_for(self, name: str):
-        variant = "monolith" if name == MONOLITH_BOX else self.find_service(name).variant
+    def _rpc_for(self, name: str, variant: str | None = None):
+        variant = "monolith" if name == MONOLITH_BOX else self.find_service(name, variant).variant
         sup = self.supervisor(variant)
         if not sup.running():
             raise EngineError(f"the {variant} variant is not running: `twinshop up {variant}` first")
         return sup.rpc()
 
-    def kill(self, name: str) -> None:
+    def kill(self, name: str, *, variant: str | None = None) -> None:
         """Stop one service (or the whole monolith box) and keep it stopped until `start`."""
-        self._control(name, "stop", harmless="NOT_RUNNING")
+        self._control(name, "stop", harmless="NOT_RUNNING", variant=variant)
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *, variant: str | None = None) -> None:
         """Start a stopped service (or the whole monolith box) again; waits until it runs."""
-        self._control(name, "start", harmless="ALREADY_STARTED")
+        self._control(name, "start", harmless="ALREADY_STARTED", variant=variant)
 
-    def _control(self, name: str, verb: str, *, harmless: str) -> None:
-        rpc = self._rpc_for(name)
+    def _control(self, name: str, verb: str, *, harmless: str, variant: str | None = None) -> None:
+        rpc = self._rpc_for(name, variant)
         try:
             if name == MONOLITH_BOX:
                 getattr(rpc, f"{verb}ProcessGroup")("monolith", True)
             else:
-                getattr(rpc, f"{verb}Process")(self.find_service(name).name, True)
+                getattr(rpc, f"{verb}Process")(self.find_service(name, variant).name, True)
         except xmlrpc.client.Fault as exc:
             if harmless not in exc.faultString:
                 raise EngineError(f"could not {verb} {name}: {exc.faultString}") from exc
 
-    def crash(self, name: str) -> None:
+    def crash(self, name: str, *, variant: str | None = None) -> None:
         """SIGKILL one service (its whole process group: a gunicorn master and its workers), as a
         crash would; supervisord, like a container's restart policy, starts it again by itself."""
-        rpc = self._rpc_for(name)
-        target = "monolith:gunicorn" if name == MONOLITH_BOX else self.find_service(name).name
+        rpc = self._rpc_for(name, variant)
+        target = "monolith:gunicorn" if name == MONOLITH_BOX else self.find_service(name, variant).name
         try:
             pid = rpc.getProcessInfo(target)["pid"]
         except xmlrpc.client.Fault as exc:
@@ -478,8 +540,9 @@ class LocalEngine:
                 for info in sup.processes()
             }
             topo = self.topology(variant)
+            tags, queues = self._broker_view(variant)
             if variant == "monolith":
-                states = [infos.get(s.name, {}).get("statename", "UNKNOWN") for s in topo.services]
+                states = [infos.get(s.name, {}).get("statename", "UNKNOWN") for s in topo.services if in_box(s)]
                 box_state = (
                     "RUNNING"
                     if all(x == "RUNNING" for x in states)
@@ -491,16 +554,49 @@ class LocalEngine:
             for service in topo.services:
                 info = infos.get(service.name, {})
                 state = info.get("statename", "UNKNOWN")
+                detail = ""
                 if state != "RUNNING":
                     verdict = "-"
+                elif service.kind in t.CONSUMER_KINDS:
+                    verdict = "healthy" if service.name in tags else "unhealthy"
+                    detail = f"consuming {tags[service.name]!r}" if service.name in tags else "not consuming"
                 elif service.health_path is None:
                     verdict = "healthy" if tcp_open(service.port) else "unhealthy"
                 else:
                     verdict = health(http_status(f"http://{service.address}{service.health_path}"))
-                rows.append(
-                    ServiceStatus(service.name, variant, info.get("pid") or None, service.address, state, verdict)
-                )
+                if service.kind == "broker" and queues is not None:
+                    detail = " · ".join(f"{name} {q.messages}" for name, q in queues.items())
+                    detail += f" (messages waiting; UI http://127.0.0.1:{service.ports['management']})"
+                elif service.kind == "mail" and verdict == "healthy":
+                    try:
+                        detail = f"{self.mailbox(variant).count()} mails received"
+                    except Unreachable:
+                        pass
+                rows.append(ServiceStatus(service.name, variant, info.get("pid") or None, service.address, state,
+                                          verdict, detail))  # fmt: skip
         return rows
+
+    def _broker_view(self, variant: str) -> tuple[dict[str, str], dict | None]:
+        """(consumer tag -> queue, our queues' states) from the broker; empty when it does not answer."""
+        admin = self.broker(variant)
+        if admin is None:
+            return {}, None
+        try:
+            queues = admin.queues(timeout=1.0)
+            return admin.consumer_tags(), {name: queues[name] for name in EVENT_QUEUES if name in queues}
+        except Unreachable:
+            return {}, None
+
+    # -- order events ---------------------------------------------------------------------
+
+    def mailbox(self, variant: str) -> Mailbox:
+        return Mailbox(self.ports.url(self.ports.mail_page(variant)))
+
+    def broker(self, variant: str) -> BrokerAdmin | None:
+        if check_variant(variant) != "distributed":
+            return None
+        return BrokerAdmin(self.ports.url(self.ports.broker_management), user="shop",
+                           password=self.secrets().broker_password)  # fmt: skip
 
     # -- data -----------------------------------------------------------------------------
 
@@ -513,9 +609,34 @@ class LocalEngine:
             settings = self.db_settings(v)
             if not tcp_open(settings.port):
                 raise EngineError(f"the {v} database is not running: `twinshop up {v}` (or `twinshop start ...`) first")
+            self._reset_events(v, before_db=True)
             try:
                 wait_for_db(settings, timeout=10)
                 reset_db(settings)
             except DatabaseNotReady as exc:
                 raise EngineError(str(exc)) from exc
+            self._reset_events(v, before_db=False)
         return variants
+
+    def _reset_events(self, variant: str, *, before_db: bool) -> None:
+        """Before the database: empty the broker's queues (and let the consumers finish the messages they
+        hold, which refer to orders about to vanish). After it: empty the mailbox. Every run starts with
+        no event in flight, no dead letter and no mail."""
+        try:
+            admin = self.broker(variant)
+            if before_db and admin is not None:
+                deadline = time.monotonic() + 15
+                while True:
+                    for queue in EVENT_QUEUES:
+                        admin.purge(queue)
+                    states = admin.queues()
+                    if not any(states[q].messages for q in EVENT_QUEUES if q in states):
+                        break
+                    if time.monotonic() > deadline:
+                        raise EngineError("the broker's queues did not empty within 15 s: the consumers hold messages")
+                    time.sleep(0.2)
+            elif not before_db:
+                self.mailbox(variant).clear()
+        except Unreachable as exc:
+            what = "broker" if before_db else "mail server"
+            raise EngineError(f"cannot reset the {variant} {what}: {exc} (`twinshop start ...` it first)") from exc

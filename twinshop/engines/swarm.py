@@ -25,17 +25,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from twinshop import topology as t
-from twinshop.cluster import STACKS, Cluster, Node, Task
+from twinshop.cluster import REPLICATED, STACKS, Cluster, Node, Task
 from twinshop.engines.base import EngineError, ServiceStatus, UpResult
 from twinshop.engines.compose import ContainerCpu, ProcessGroup, proxy_pids
 from twinshop.engines.container_repository import ContainerRepository
 from twinshop.options import VARIANTS, OptionsError, VariantOptions, check_variant
 from twinshop.state import Home, StateError, port_offset
 
-SINGLE = ("db", "lb", "api-standby", "monolith")  # services of one task: kill = scale to 0
+# Services of one task: kill = scale to 0. "mail" is in both variants (--variant picks; distributed by default).
+SINGLE = ("db", "lb", "api-standby", "monolith", "broker", "mail", "sales")
 BOX_PROGRAMS = {"monolith:mariadb": "mariadb", "monolith:gunicorn": "gunicorn"}
-SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby")
-ORDER = {"monolith": 0, "db": 1, "api": 2, "api-standby": 3, "web": 4, "lb": 5}
+SERVICE_NAMES = ("monolith", "monolith:mariadb", "monolith:gunicorn", "db", "lb", "web-N", "api-N", "api-standby",
+                 "broker", "mailer-N", "sales", "mail")  # fmt: skip
+ORDER = {"monolith": 0, "db": 1, "api": 2, "api-standby": 3, "web": 4, "lb": 5, "broker": 6, "mailer": 7, "sales": 8,
+         "mail": 9}  # fmt: skip
 STATES = {"running": "RUNNING", "restarting": "BACKOFF", "paused": "PAUSED", "removing": "STOPPING",
           "created": "STARTING", "exited": "EXITED", "dead": "FATAL"}  # fmt: skip
 NO_CLUSTER = "no Swarm cluster is up: `twinshop cluster up --nodes 3` first"
@@ -195,16 +198,17 @@ class SwarmEngine:
 
     def scale(self, tier: str, count: int, *, timeout: float = 180) -> tuple[list[str], list[str]]:
         """`docker service scale`: Swarm puts the new tasks on the nodes with the fewest, and HAProxy finds them."""
-        if tier not in ("api", "web"):
-            raise EngineError(f"only api and web scale, not {tier!r}")
+        if tier not in REPLICATED:
+            raise EngineError(f"only api, web and mailer scale, not {tier!r}")
         options = self.options("distributed")
         if options is None:
             raise EngineError("the distributed variant is not running: `twinshop up distributed --engine swarm` first")
-        new = VariantOptions(**{**options.__dict__, tier: count})
+        new = VariantOptions(**{**options.__dict__, "mailers" if tier == "mailer" else tier: count})
         try:
             new.check()
         except OptionsError as exc:
-            raise EngineError(str(exc).replace(f"--{tier}", f"{tier} replicas")) from exc
+            flag = "--mailers" if tier == "mailer" else f"--{tier}"
+            raise EngineError(str(exc).replace(flag, f"{tier} replicas")) from exc
         before = {task.name for task in self.cluster.containers("distributed")}
         self.home.save_options(new)
         self.cluster.scale("distributed", {tier: count})
@@ -221,19 +225,21 @@ class SwarmEngine:
 
     # -- one service ----------------------------------------------------------------------------------
 
-    def parse_name(self, name: str) -> tuple[str, str, int]:
+    def parse_name(self, name: str, variant: str | None = None) -> tuple[str, str, int]:
         """(variant, service, slot) of a service name; slot 0 for services of one task."""
         if name == "monolith" or name in BOX_PROGRAMS:
             return "monolith", "monolith", 0
-        if name in ("db", "lb", "api-standby"):
+        if name == "mail":
+            return check_variant(variant or "distributed"), name, 0
+        if name in ("db", "lb", "api-standby", "broker", "sales"):
             return "distributed", name, 0
-        if match := re.fullmatch(r"(api|web)-([1-9]\d*)", name):
+        if match := re.fullmatch(r"(api|web|mailer)-([1-9]\d*)", name):
             return "distributed", match.group(1), int(match.group(2))
         raise EngineError(f"no service named {name!r} (names: {', '.join(SERVICE_NAMES)})")
 
-    def find(self, name: str) -> tuple[str, str, Task | None]:
+    def find(self, name: str, variant: str | None = None) -> tuple[str, str, Task | None]:
         """(variant, service, its running task or None) of the service called ``name``."""
-        variant, service, slot = self.parse_name(name)
+        variant, service, slot = self.parse_name(name, variant)
         self.require_cluster()
         if not self.running(variant):
             raise EngineError(f"the {variant} variant is not running: `twinshop up {variant} --engine swarm` first")
@@ -254,8 +260,8 @@ class SwarmEngine:
         """A command inside a task's container (``docker exec`` in its node's engine)."""
         return self.cluster.on(self.node_of(task), "exec", task.container, *command, timeout=timeout, check=check)
 
-    def kill(self, name: str) -> None:
-        variant, service, task = self.find(name)
+    def kill(self, name: str, *, variant: str | None = None) -> None:
+        variant, service, task = self.find(name, variant)
         if name in BOX_PROGRAMS:
             if task is not None:
                 self.supervisorctl(task, "stop", BOX_PROGRAMS[name])
@@ -267,8 +273,8 @@ class SwarmEngine:
         if task is not None:  # a replica: Swarm starts a new task in its slot by itself
             self.cluster.on(self.node_of(task), "stop", "--time", "10", task.container, timeout=60)
 
-    def start(self, name: str) -> None:
-        variant, service, task = self.find(name)
+    def start(self, name: str, *, variant: str | None = None) -> None:
+        variant, service, task = self.find(name, variant)
         if name in BOX_PROGRAMS or (service == "monolith" and task is not None):
             if task is None:
                 self.cluster.scale(variant, {service: 1})
@@ -308,9 +314,9 @@ class SwarmEngine:
                 raise EngineError("supervisord in the monolith box does not answer")
             time.sleep(0.3)
 
-    def crash(self, name: str) -> None:
+    def crash(self, name: str, *, variant: str | None = None) -> None:
         """SIGKILL: a task's container (Swarm starts a new task), or a program of the box (supervisord restarts it)."""
-        _variant, service, task = self.find(name)
+        _variant, service, task = self.find(name, variant)
         if task is None:
             raise EngineError(f"{name} is not running")
         if service == "monolith":
@@ -343,7 +349,7 @@ class SwarmEngine:
             for service, (_running, wanted) in services.items():
                 if service == "init" or (service == "api-standby" and not wanted and not self.standby_wanted()):
                     continue
-                for slot in range(1, wanted + 1) if service in ("api", "web") else [0]:
+                for slot in range(1, wanted + 1) if service in REPLICATED else [0]:
                     if any(k.service == service and (slot == 0 or k.slot == slot) for k in tasks):
                         continue
                     name = f"{service}-{slot}" if slot else service
