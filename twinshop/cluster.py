@@ -67,7 +67,7 @@ SWARM_ADDRESS_POOL = "10.233.0.0/16"
 # its tasks are scheduled elsewhere (Swarm's default is 5 s: ~15 s to notice a dead node).
 HEARTBEAT = "2s"
 # The ports the shop's stacks publish on node-1 (mode: host) -> the host's 127.0.0.1 ports.
-NODE_PORTS = {"lb": 8000, "stats": 8404, "monolith": 8001}
+NODE_PORTS = {"lb": 8000, "stats": 8404, "monolith": 8001, "monolith_mail": 8025, "mail": 8026, "broker_ui": 15673}
 PARTITION_COMMENT = "twinshop-partition"
 REPLICATED = ("api", "web", "mailer")  # services of N tasks, named by slot: api-2, mailer-1
 
@@ -270,6 +270,12 @@ class Cluster:
 
     # -- up ----------------------------------------------------------------------------------------
 
+    def host_ports(self) -> dict[str, int]:
+        """What node-1 publishes on the host's loopback: the engines' usual ports (shifted by the offset)."""
+        return {"lb": self.ports.lb, "stats": self.ports.stats, "monolith": self.ports.monolith,
+                "monolith_mail": self.ports.mail_page("monolith"), "mail": self.ports.mail_page("distributed"),
+                "broker_ui": self.ports.broker_management}  # fmt: skip
+
     def check_request(self, nodes: int, memory_mb: int, node_cpus: float | None) -> None:
         """Refuse, before anything is made, what cannot work: the counts, the room, the ports, the images."""
         if not 1 <= nodes <= MAX_NODES:
@@ -291,8 +297,10 @@ class Cluster:
             raise EngineError(problem)
         from twinshop.engines.local import port_in_use
 
-        for port, what in ((self.ports.lb, "the shop's entry point"), (self.ports.stats, "the statistics page"),
-                           (self.ports.monolith, "the monolith (in comparisons)")):  # fmt: skip
+        for name, port in self.host_ports().items():
+            what = {"lb": "the shop's entry point", "stats": "the statistics page", "monolith": "the monolith",
+                    "monolith_mail": "the monolith's mailbox", "mail": "the mailbox", "broker_ui": "RabbitMQ's "
+                    "management UI"}[name]  # fmt: skip
             if port_in_use(port):
                 raise EngineError(f"port {port} on 127.0.0.1 is already in use (needed by {what}): stop what uses "
                                   "it or set TWINSHOP_PORT_OFFSET")  # fmt: skip
@@ -368,9 +376,7 @@ class Cluster:
             self.host("volume", "create", "--label", f"{LABEL}={self.name}", volume)
             publish = []
             if i == 1:  # the edge node: the stacks publish their ports on it (mode: host)
-                publish = ["-p", f"127.0.0.1:{self.ports.lb}:{NODE_PORTS['lb']}",
-                           "-p", f"127.0.0.1:{self.ports.stats}:{NODE_PORTS['stats']}",
-                           "-p", f"127.0.0.1:{self.ports.monolith}:{NODE_PORTS['monolith']}"]  # fmt: skip
+                publish = [f"--publish=127.0.0.1:{host}:{NODE_PORTS[name]}" for name, host in self.host_ports().items()]
             address = f"{prefix}.{10 + i}"
             # What --privileged would give (some kernels refuse it): every capability but
             # CAP_SYS_RESOURCE, no seccomp or AppArmor confinement, every device, its own cgroups.
