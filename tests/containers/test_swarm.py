@@ -224,7 +224,7 @@ def test_a_partitioned_nodes_tasks_are_replaced_and_it_heals(cli: Cli):
     victim = busiest_worker(before)
     cut = time.monotonic()
     cli.engine.partition(victim)
-    assert wait_until(lambda: moved_off(cli, victim, before), timeout=75, interval=1)
+    assert wait_until(lambda: moved_off(cli, victim, before), timeout=90, interval=1)
     FIGURES[f"swarm: {victim} cut off -> its tasks healthy elsewhere"] = f"{time.monotonic() - cut:.0f} s"
     assert [n["state"] for n in cli.status()["nodes"] if n["name"] == victim] == ["down (partitioned)"]
     assert served_by(10)  # the shop answers meanwhile
