@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -422,29 +421,27 @@ class Cluster:
                 manager.name)  # fmt: skip
 
     def load_images(self, wanted: dict[Node, Sequence[str]]) -> None:
-        """Copy images into nodes (``docker save`` once, ``docker load`` into each node at the same time)."""
-        folder = Path(tempfile.mkdtemp(prefix="images-", dir=self.folder))
-        try:
-            archives: dict[tuple[str, ...], Path] = {}
-            for images in {tuple(images) for images in wanted.values()}:
-                archives[images] = folder / f"{len(archives)}.tar"
-            with ThreadPoolExecutor(max_workers=len(archives)) as pool:
-                for future in [pool.submit(self.host, "save", "-o", str(path), *images, timeout=600)
-                               for images, path in archives.items()]:  # fmt: skip
-                    future.result()
+        """Copy images into nodes: ``docker save`` on the host piped into ``docker load`` in each node, every
+        node at the same time (no archive on disk: the load starts with the first bytes of the save)."""
 
-            def load(node: Node, archive: Path) -> None:
-                with archive.open("rb") as data:
-                    result = subprocess.run([self.docker, "exec", "-i", node.container, "docker", "load", "--quiet"],
-                                            stdin=data, capture_output=True, text=True, timeout=600)  # fmt: skip
-                if result.returncode != 0:
-                    raise EngineError(f"loading images into {node.name} failed: {_last_line(result.stderr)}")
+        def load(node: Node, images: Sequence[str]) -> None:
+            save = subprocess.Popen([self.docker, "save", *images], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                result = subprocess.run([self.docker, "exec", "-i", node.container, "docker", "load", "--quiet"],
+                                        stdin=save.stdout, capture_output=True, text=True, timeout=600)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise EngineError(f"loading images into {node.name} did not finish within 600 s") from None
+            finally:
+                save.stdout.close()
+                saved = save.wait(timeout=60)
+            if saved != 0:
+                raise EngineError(f"`docker save {' '.join(images)}` failed: {_last_line(save.stderr.read().decode())}")
+            if result.returncode != 0:
+                raise EngineError(f"loading images into {node.name} failed: {_last_line(result.stderr)}")
 
-            with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
-                for future in [pool.submit(load, node, archives[tuple(images)]) for node, images in wanted.items()]:
-                    future.result()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+            for future in [pool.submit(load, node, images) for node, images in wanted.items()]:
+                future.result()
 
     def ensure_images(self, node: Node, images: Sequence[str]) -> None:
         """Load the images that ``node`` lacks (or holds in another version than the host's)."""
