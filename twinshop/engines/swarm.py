@@ -211,7 +211,7 @@ class SwarmEngine:
         except OptionsError as exc:
             flag = "--mailers" if tier == "mailer" else f"--{tier}"
             raise EngineError(str(exc).replace(flag, f"{tier} replicas")) from exc
-        before = {task.name for task in self.cluster.containers("distributed")}
+        before = {task.name for task in self.cluster.containers("distributed") if task.service == tier}
         self.home.save_options(new)
         self.cluster.scale("distributed", {tier: count})
         self.cluster.wait_converged("distributed", self.entry_url("distributed") + "/readyz",
@@ -221,9 +221,8 @@ class SwarmEngine:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        after = {task.name for task in self.cluster.containers("distributed")}
-        order = self.topology("distributed", new).names()
-        return [n for n in order if n in after - before], sorted(before - after, key=lambda n: (len(n), n))
+        after = {task.name for task in self.cluster.containers("distributed") if task.service == tier}
+        return sorted(after - before, key=lambda n: (len(n), n)), sorted(before - after, key=lambda n: (len(n), n))
 
     # -- one service ----------------------------------------------------------------------------------
 
@@ -370,8 +369,9 @@ class SwarmEngine:
         elif task.service == "monolith":
             address = f"127.0.0.1:{self.ports.monolith} ({task.node})"
         else:
-            port = 3306 if task.service == "db" else 8000
-            address = f"{task.address}:{port} ({task.node})" if task.address else task.node
+            port = {"db": 3306, "broker": 5672, "mail": 2525, "mailer": None, "sales": None}.get(task.service, 8000)
+            where = f"{task.address}:{port}" if port else task.address
+            address = f"{where} ({task.node})" if task.address else task.node
         health = "healthy" if task.health == "-" and task.state == "running" else task.health
         return ServiceStatus(task.name, variant, task.pid, address, STATES.get(task.state, "STOPPED"),
                              health if task.state == "running" else "-")  # fmt: skip
