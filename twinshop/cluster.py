@@ -326,8 +326,7 @@ class Cluster:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             say("building the node image (Debian's docker.io) ...")
-            self.host("build", "--quiet", "--label", f"{LABEL}=image", "-t", NODE_IMAGE, str(NODE_DOCKERFILE),
-                      timeout=900)  # fmt: skip
+            self.build_node_image()
             say(f"starting {plural(nodes, 'node')} ...")
             subnet = self.create_network()
             made = self.start_nodes(nodes, subnet=subnet, node_cpus=node_cpus, memory_mb=memory_mb)
@@ -349,6 +348,15 @@ class Cluster:
                 raise EngineError(f"the cluster did not come up: {exc} (everything it made is removed again)") from None
             raise
         return time.monotonic() - started
+
+    def build_node_image(self) -> None:
+        """`docker build` of swarm/node (cached after the first time); an older build it replaces is removed."""
+        before = self.host("image", "inspect", "--format", "{{.Id}}", NODE_IMAGE, check=False).stdout.strip()
+        self.host("build", "--quiet", "--label", f"{LABEL}=image", "-t", NODE_IMAGE, str(NODE_DOCKERFILE),
+                  timeout=900)  # fmt: skip
+        after = self.host("image", "inspect", "--format", "{{.Id}}", NODE_IMAGE, check=False).stdout.strip()
+        if before and before != after:
+            self.host("image", "rm", before, check=False)  # nameless now; kept only while a node still uses it
 
     def create_network(self) -> str:
         """The cluster's bridge network, on a /24 no other network of the host's Docker uses; its subnet."""
