@@ -12,7 +12,12 @@ after the measured run starts). Actions:
 * ``kill-all-primaries`` / ``start-all-primaries`` with TARGET ``api`` - every primary API
   replica at once (the standby, when running, takes over);
 * ``slow`` / ``fast`` with TARGET ``mail`` - the mail server takes ``SLOW_MAIL_S`` to accept each
-  mail, then its usual pace again.
+  mail, then its usual pace again;
+* node faults, with TARGET a node of the Swarm (``--engine swarm``, ``twinshop cluster up``):
+  ``kill-node`` - the whole engine dies at once, with every task on it (a power cut);
+  ``start-node`` - it is powered on again and rejoins; ``partition`` - it is cut off the
+  cluster's network, its tasks still running but unreachable; ``heal`` - the cut is undone.
+  After the run every node is started and healed again, like every service.
 
 The same events are applied to both variants where they make sense: a node of the monolith
 is the whole box, so killing any application node (``api-1``, ``web-2``, ``lb``, every
@@ -20,8 +25,10 @@ primary) kills ``monolith`` there, and ``db`` is the box's own MariaDB (``monoli
 Events naming the monolith do not apply to the distributed variant. The order events' services:
 ``mail`` exists in both variants (the monolith's checkout sends its mail there itself);
 ``broker``, ``mailer-N`` and ``sales`` only in the distributed variant (skipped on the monolith,
-which mails and counts inline, with the reason). A target that names no
-service of either variant (``api-9`` with three replicas) is refused before anything starts.
+which mails and counts inline, with the reason). The monolith has one machine: a node fault there
+is that machine's fault, so ``kill-node`` and ``partition`` stop the box and ``start-node`` and
+``heal`` start it again. A target that names no service of either variant (``api-9`` with three
+replicas), or no node of the cluster, is refused before anything starts.
 
 Analysis conventions, on top of those of :mod:`loadtests.analysis.stats`:
 
@@ -57,11 +64,14 @@ from twinshop.events import Unreachable
 
 # -- the grammar ---------------------------------------------------------------------------
 
-ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries", "slow", "fast")
+# The node faults, and the engine method each one calls (only the swarm engine has them).
+NODE_ACTIONS = {"kill-node": "kill_node", "start-node": "start_node", "partition": "partition", "heal": "heal"}
+ACTIONS = ("kill", "start", "crash", "kill-all-primaries", "start-all-primaries", "slow", "fast", *NODE_ACTIONS)
 SLOW_MAIL_S = 0.5  # slow:mail - seconds the mail server waits before accepting each mail
 EVENT_ONLY = ("broker", "sales", "mailer")  # services of the distributed variant's order events (mailer-N too)
 TIME = re.compile(r"^(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 TARGET = re.compile(r"^[a-z][a-z0-9:-]*$")
+NODE = re.compile(r"^node-[1-9]\d*$")
 
 
 class FaultSpecError(ValueError):
@@ -86,7 +96,7 @@ class AppliedEvent:
     event: FaultEvent
     variant: str
     services: tuple[str, ...]  # what was actually killed/started there; empty when skipped
-    action: str  # kill | start | crash
+    action: str  # kill | start | crash | kill-node | start-node | partition | heal
     skipped: str | None = None
     applied_at: float | None = None  # unix time it happened
     error: str | None = None
@@ -119,6 +129,8 @@ def parse(spec: str) -> list[FaultEvent]:
             raise FaultSpecError(f"{part!r}: {target!r} is not a service name")
         if action.endswith("-all-primaries") and target != "api":
             raise FaultSpecError(f"{part!r}: {action} takes the target api")
+        if action in NODE_ACTIONS and not NODE.match(target):
+            raise FaultSpecError(f"{part!r}: {action} takes a node of the Swarm (node-2, node-3, ...)")
         if action in ("slow", "fast") and target != "mail":
             raise FaultSpecError(f"{part!r}: {action} takes the target mail (the mail server)")
         events.append(FaultEvent(action, target, parse_time(when)))
@@ -130,6 +142,10 @@ def parse(spec: str) -> list[FaultEvent]:
 def resolve(event: FaultEvent, variant: str, *, api_replicas: int) -> tuple[str, tuple[str, ...], str | None]:
     """(action, services, skip reason) for an event on one variant."""
     primaries = tuple(f"api-{n}" for n in range(1, api_replicas + 1))
+    if event.action in NODE_ACTIONS:
+        if variant == "monolith":  # its one machine fails: the whole box
+            return ("kill" if event.action in ("kill-node", "partition") else "start"), ("monolith",), None
+        return event.action, (event.target,), None
     base_action = event.action.split("-")[0]  # kill | start | crash | slow | fast
     if event.target == "mail":  # both variants have their own mail server, outside the box
         return base_action, ("mail",), None
@@ -153,14 +169,29 @@ def resolve(event: FaultEvent, variant: str, *, api_replicas: int) -> tuple[str,
     return base_action, (event.target,), None
 
 
-def check_targets(events: Sequence[FaultEvent], services: dict[str, Sequence[str]]) -> None:
-    """Refuse, before anything starts, an event whose target names no service of any variant.
+def check_targets(events: Sequence[FaultEvent], services: dict[str, Sequence[str]],
+                  nodes: Sequence[str] = ()) -> None:  # fmt: skip
+    """Refuse, before anything starts, an event whose target names no service of any variant (or no node).
 
     ``services``: each variant's service names as it will run (``monolith`` and its
-    ``monolith:*`` processes, ``db``, ``lb``, ``web-N``, ``api-N``, ``api-standby``).
+    ``monolith:*`` processes, ``db``, ``lb``, ``web-N``, ``api-N``, ``api-standby``); ``nodes``:
+    the nodes of the Swarm the distributed variant runs on (none on the other engines). The first
+    node is the manager, with the load balancer and the database: it is not killed nor cut off.
     """
     known = {name for names in services.values() for name in names} | {"monolith"}
     for event in events:
+        if event.action in NODE_ACTIONS:
+            if not nodes:
+                raise FaultSpecError(f"{event.label}: node faults need the distributed variant on a Swarm: "
+                                     "`twinshop cluster up --nodes 3`, then --engine swarm")  # fmt: skip
+            if event.target not in nodes:
+                raise FaultSpecError(f"{event.label}: there is no node {event.target!r} (the cluster has "
+                                     f"{', '.join(nodes)})")  # fmt: skip
+            if event.target == nodes[0] and event.action in ("kill-node", "partition"):
+                others = ", ".join(nodes[1:]) or "none: start a cluster of 2 nodes or more"
+                raise FaultSpecError(f"{event.label}: {nodes[0]} is the manager and holds the load balancer and the "
+                                     f"database; pick a worker ({others})")  # fmt: skip
+            continue
         if event.action.endswith("-all-primaries") or event.target in known:
             continue
         tier = event.target.rsplit("-", 1)[0]
@@ -246,8 +277,10 @@ class Drill:
             else:
                 # Several services (every primary) are hit at the same moment, as in a real outage:
                 # one after the other, the last would still be serving while the first were gone.
+                method = getattr(self.engine, NODE_ACTIONS.get(action, action))
+                kwargs = {} if action in NODE_ACTIONS else {"variant": self.variant}
                 with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
-                    calls = [pool.submit(getattr(self.engine, action), name, variant=self.variant) for name in services]
+                    calls = [pool.submit(method, name, **kwargs) for name in services]
                     for future in calls:
                         future.result()
         except (EngineError, OSError, Unreachable) as exc:  # recorded in the report; the run goes on
@@ -281,7 +314,7 @@ class RunEvent:
     """A fault event as it happened (or not) during one variant's run; times in seconds since its start."""
 
     label: str  # as typed: kill:api-1@30s
-    action: str  # kill | start | crash
+    action: str  # kill | start | crash | kill-node | start-node | partition | heal
     target: str
     planned_s: float
     applied_s: float | None  # None: not applied (skipped, failed, or after the end)
@@ -341,7 +374,7 @@ def run_events(applied: Sequence, planned: Sequence, *, start_time: float, varia
             result.append(
                 RunEvent(
                     label=event.label,
-                    action=event.action.split("-")[0],
+                    action=event.action if event.action in NODE_ACTIONS else event.action.split("-")[0],
                     target=event.target,
                     planned_s=event.at_s,
                     applied_s=None,
@@ -573,6 +606,42 @@ class NodeSeries:
             grouped[stats.node_tier(node)].append(node)
         return dict(grouped)
 
+    def machines(self) -> dict[str, dict[str, list[int]]]:
+        """Per tier, per machine (``api-2@node-3`` runs on node-3): the requests its tasks served each second.
+
+        Empty when no node names its machine (every engine but the swarm one)."""
+        grouped: dict[str, dict[str, list[int]]] = {}
+        for node, values in self.nodes.items():
+            _task, machine = task_and_machine(node)
+            if machine is None:
+                continue
+            sums = grouped.setdefault(stats.node_tier(node), {}).setdefault(machine, [0] * self.seconds)
+            for t, v in enumerate(values):
+                sums[t] += v
+        return {tier: dict(sorted(m.items(), key=lambda i: stats.node_sort_key(i[0]))) for tier, m in grouped.items()}
+
+
+def task_and_machine(node: str) -> tuple[str, str | None]:
+    """``api-2@node-3`` -> (``api-2``, ``node-3``): a Swarm task and its node; ``api-2`` -> (``api-2``, None)."""
+    task, at, machine = node.partition("@")
+    return task, (machine if at else None)
+
+
+def moved_tasks(series: NodeSeries, machine: str, at_s: float) -> dict[str, float | None]:
+    """The tasks that served from ``machine`` in the AROUND_S seconds before ``at_s``, and for each the seconds
+    from ``at_s`` to the end of the first second in which it served from another machine (None: not in this run)."""
+    begin, at = max(0, math.floor(at_s - AROUND_S)), math.floor(at_s)
+    moved: dict[str, float | None] = {}
+    for node, values in series.nodes.items():
+        task, where = task_and_machine(node)
+        if where != machine or not any(values[begin : at + 1]):
+            continue
+        elsewhere = [n for n in series.nodes if task_and_machine(n)[0] == task and task_and_machine(n)[1] not in
+                     (None, machine)]  # fmt: skip
+        first = min((t for n in elsewhere for t, v in enumerate(series.nodes[n]) if v and t >= at), default=None)
+        moved[task] = None if first is None else max(0.0, first + 1 - at_s)
+    return dict(sorted(moved.items(), key=lambda i: stats.node_sort_key(i[0])))
+
 
 def node_series(records: Sequence[RequestRecord], *, start: float, seconds: int) -> NodeSeries:
     """Per second (by finish time): the successful requests each node served (a page naming two nodes counts
@@ -618,6 +687,10 @@ class Target:
 
 
 KILL_ONE_API = "killing 1 API replica costs ≤ 0.5 % of requests"
+NODE_LOSS_TARGET_PERCENT = 2.0
+RESCHEDULE_TARGET_S = 40.0
+KILL_ONE_NODE = "killing 1 node costs ≤ 2 % of requests and its tasks serve again from other nodes within 40 s"
+PARTITION_ONE_NODE = "a partitioned node's tasks serve again from other nodes within 40 s (≤ 2 % of requests lost)"
 DB_RESTART = "a database restart is recovered by every service with no manual step"
 CRASH_RESTART = "a crashed monolith process is restarted by supervisord (downtime reported)"
 
@@ -634,6 +707,7 @@ def targets(
     api_replicas: int | None,
     pids_before: dict[str, int],
     pids_after: dict[str, int],
+    nodes: NodeSeries | None = None,
 ) -> list[Target]:
     """The targets that the events of this run make measurable."""
     result: list[Target] = []
@@ -642,6 +716,9 @@ def targets(
         w = impact.until_next
         share = 100.0 * w.failures / w.requests if w.requests else 0.0
         window_text = f"{w.from_s:.1f}–{w.to_s:.1f} s"
+        if e.target.startswith("node-") and e.action in ("kill-node", "partition", "kill"):
+            result += node_targets(variant, impact, share, window_text, nodes)
+            continue
         if e.action == "kill" and len(e.services) == 1 and e.services[0].startswith("api-") and e.target != "api":
             if variant == "distributed":
                 result.append(
@@ -712,6 +789,27 @@ def targets(
                 )
             )
     return result
+
+
+def node_targets(variant: str, impact: Impact, share: float, window_text: str,
+                 nodes: NodeSeries | None) -> list[Target]:  # fmt: skip
+    """A node killed or cut off: the requests lost, and how soon its tasks served again from the other nodes."""
+    e, w = impact.event, impact.until_next
+    name = KILL_ONE_NODE if e.label.startswith("kill-node") else PARTITION_ONE_NODE
+    lost = f"{w.failures:,} of {w.requests:,} requests failed from the event to {impact.next_label or 'the end'} " \
+           f"({window_text}) = {share:.2f} %"  # fmt: skip
+    if variant == "monolith" or e.action == "kill":
+        return [Target(name, variant, None, f"{e.label}: the monolith's one machine is the whole box, so the whole "
+                       f"shop stopped: {lost}")]  # fmt: skip
+    moved = moved_tasks(nodes, e.target, float(e.applied_s)) if nodes is not None else {}
+    if not moved:
+        return [Target(name, variant, None, f"{e.label}: no task of the shop served from {e.target} before the "
+                       f"event; {lost}")]  # fmt: skip
+    times = ", ".join(f"{task} {'not again in this run' if s is None else f'{s:.0f} s'}" for task, s in moved.items())
+    slowest = None if any(s is None for s in moved.values()) else max(moved.values())
+    met = share <= NODE_LOSS_TARGET_PERCENT and slowest is not None and slowest <= RESCHEDULE_TARGET_S
+    return [Target(name, variant, met, f"{e.label}: {lost} (target ≤ {NODE_LOSS_TARGET_PERCENT:g} %); its tasks "
+                   f"served again from other nodes after: {times} (target ≤ {RESCHEDULE_TARGET_S:g} s)")]  # fmt: skip
 
 
 def failures_by_status(records: Sequence[RequestRecord]) -> Counter:

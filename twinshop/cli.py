@@ -89,15 +89,24 @@ def engine_flag(engine: Engine) -> str:
 
 def cmd_kill(engine: Engine, args: argparse.Namespace) -> None:
     engine.kill(args.name, variant=args.variant)
+    if engine.name == "swarm" and args.name.startswith(("api-", "web-", "mailer-")) and args.name != "api-standby":
+        # A Swarm service wants its N tasks: a stopped replica is replaced at once.
+        print(f"{args.name} stopped; Swarm starts a new task in its slot at once (watch: twinshop status"
+              f"{engine_flag(engine)})")  # fmt: skip
+        return
     again = f"twinshop start {args.name}" + (f" --variant {args.variant}" if args.variant else "") + engine_flag(engine)
     print(f"{args.name} stopped (bring it back with: {again})")
 
 
 def cmd_crash(engine: Engine, args: argparse.Namespace) -> None:
     engine.crash(args.name, variant=args.variant)
-    # A container comes back by Docker's restart policy; a process (the box's too) by supervisord.
-    container = engine.name == "compose" and not args.name.startswith("monolith")
-    restarter = "Docker's restart policy restarts the container" if container else "supervisord restarts it"
+    # A container comes back by Docker's restart policy (a task by Swarm's); a process (the box's too)
+    # by supervisord.
+    container = engine.name in ("compose", "swarm") and not args.name.startswith("monolith")
+    restarter = "supervisord restarts it"
+    if container:
+        swarm = engine.name == "swarm"
+        restarter = "Swarm starts a new task in its slot" if swarm else "Docker's restart policy restarts the container"
     print(f"{args.name} killed with SIGKILL; {restarter} (watch: twinshop status{engine_flag(engine)})")
 
 
@@ -199,6 +208,57 @@ def cmd_compare(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(engine: Engine, args: argparse.Namespace) -> None:
+    from twinshop.engines.swarm import SwarmEngine
+
+    swarm = SwarmEngine(ports=engine.ports)
+    cluster = swarm.cluster
+    if args.action == "up":
+        seconds = cluster.up(args.nodes, node_cpus=args.node_cpus, memory_mb=args.node_memory,
+                             say=lambda line: print(line, file=sys.stderr, flush=True),
+                             deploy=swarm.first_deploy)  # fmt: skip
+        count = len(cluster.nodes())
+        print(f"cluster up: {count} node{'s' if count > 1 else ''}, the shop at "
+              f"{engine.ports.url(engine.ports.lb)} (ready in {seconds:.0f}s)")  # fmt: skip
+        print(f"HAProxy statistics: {engine.ports.url(engine.ports.stats)}/stats; where each task runs: "
+              "twinshop cluster status; the same commands on it: --engine swarm")  # fmt: skip
+    elif args.action == "down":
+        removed = cluster.down()
+        print(f"cluster removed: {', '.join(removed)}" if removed else "no cluster was up")
+    else:
+        print_cluster_status(cluster, as_json=args.json)
+
+
+def print_cluster_status(cluster, *, as_json: bool = False) -> None:
+    if not cluster.exists():
+        print(json.dumps({"nodes": [], "tasks": []}) if as_json else "no cluster is up (start one: twinshop cluster "
+              "up --nodes 3)")  # fmt: skip
+        return
+    nodes = cluster.node_rows()
+    tasks = cluster.tasks() if nodes and nodes[0]["container"] == "running" else []
+    if as_json:
+        print(json.dumps({"nodes": nodes, "tasks": tasks}, indent=2))
+        return
+    on_node: dict[str, list[str]] = {}
+    for task in tasks:
+        if task["state"] == "running":
+            on_node.setdefault(task["node"], []).append(task["name"])
+    header = ("NODE", "ROLE", "STATE", "AVAILABILITY", "ADDRESS", "CONTAINER", "TASKS")
+    table = [header] + [(n["name"], n["role"], n["state"], n["availability"], n["address"], n["container"],
+                         " ".join(on_node.get(n["name"], [])) or "-") for n in nodes]  # fmt: skip
+    print_table(table)
+    if tasks:
+        print()
+        print_table([("TASK", "NODE", "STATE")] + [(t["name"], t["node"] or "-", t["since"] + (f" ({t['error']})" if
+                    t["error"] else "")) for t in tasks])  # fmt: skip
+
+
+def print_table(table: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 def cmd_locust(engine: Engine, args: argparse.Namespace) -> None:
     from loadtests.harness import locust
 
@@ -231,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=ENGINES,
         default=os.environ.get("TWINSHOP_ENGINE") or "local",
-        help="local processes (default) or Docker Compose containers (env: TWINSHOP_ENGINE)",
+        help="local processes (default), Docker Compose containers, or stacks on the Docker Swarm of "
+        "`twinshop cluster up` (env: TWINSHOP_ENGINE)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -307,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault",
         metavar="EVENTS",
         help="fault drill during each run, e.g. kill:api-1@30s,start:api-1@45s | kill:db@10s,start:db@15s | "
-        "crash:monolith@10s | kill-all-primaries:api@10s",
+        "crash:monolith@10s | kill-all-primaries:api@10s | with --engine swarm: kill-node:node-2@30s, "
+        "start-node:node-2@60s, partition:node-3@30s, heal:node-3@50s",
     )
     compare.add_argument("--lang", choices=("en", "es"), help="language of the report (default: the locale's)")
     compare.add_argument("--out", type=Path, help="report folder (default: reports/<timestamp>/)")
@@ -330,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="variant(s) to start; the UI's target field switches between them",
     )
     locust.add_argument("--scenario", default="quick", help="load shape preselected in the UI")
+
+    cluster = command("cluster", cmd_cluster, "a Docker Swarm of N engines on this machine, the shop deployed on it")
+    cluster.add_argument("action", choices=("up", "down", "status"))
+    cluster.add_argument("--json", action="store_true", help="status as JSON: nodes and tasks")
+    cluster.add_argument("--nodes", type=int, default=3, help="nodes (Docker engines) to start (default 3)")
+    cluster.add_argument("--node-cpus", type=float, help="CPU cap of each node, e.g. 0.6 (default: none)")
+    cluster.add_argument("--node-memory", type=int, default=1024, help="memory cap of each node in MiB (default 1024; "
+                         "node-1, which also holds the database and the broker, gets 1536 more)")  # fmt: skip
 
     demo = command("demo", cmd_demo, "the main job of `make demo`: a quick comparison of both variants")
     demo.add_argument("--lang", choices=("en", "es"), help="language of the report (default: the locale's)")

@@ -263,9 +263,10 @@ def analyse(m: Measurement) -> RunAnalysis:
         failures=stats.failure_reasons(whole_records),
         impacts=impacts,
         outages=drills.outages(series),
-        nodes=drills.node_series(m.records, start=m.start_time, seconds=len(series)),
+        nodes=(nodes := drills.node_series(m.records, start=m.start_time, seconds=len(series))),
         targets=drills.targets(
-            m.variant, impacts, api_replicas=m.api_replicas, pids_before=m.pids_before, pids_after=m.pids_after
+            m.variant, impacts, api_replicas=m.api_replicas, pids_before=m.pids_before, pids_after=m.pids_after,
+            nodes=nodes,
         )
         + event_analysis.targets(m.variant, followed, m.events, m.records, start=m.start_time, duration_s=m.duration_s),
         order_events=followed,

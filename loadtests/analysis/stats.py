@@ -306,8 +306,12 @@ def node_tier(node: str) -> str:
 
 
 def node_sort_key(node: str) -> tuple:
-    number = node.rsplit("-", 1)[-1]
-    return (TIER_ORDER.get(node_tier(node), 4), node == "api-standby", int(number) if number.isdigit() else 0, node)
+    """web-1 < web-2 < api-1 < ... < api-standby; a Swarm task's node after its slot (api-2@node-3)."""
+    task, _, machine = node.partition("@")
+    number = task.rsplit("-", 1)[-1]
+    machine_number = machine.rsplit("-", 1)[-1]
+    return (TIER_ORDER.get(node_tier(task), 4), task == "api-standby", int(number) if number.isdigit() else 0,
+            int(machine_number) if machine_number.isdigit() else 0, node)  # fmt: skip
 
 
 def served_by_counts(records: Iterable[RequestRecord]) -> dict[str, int]:

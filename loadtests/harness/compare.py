@@ -234,6 +234,14 @@ def planned_services(engine: Engine, variant: str, *, standby: bool) -> list[str
     return engine.topology(variant, options).names()
 
 
+def cluster_nodes(sides: Sequence[Deployment]) -> list[str]:
+    """The nodes the distributed side runs on (a Swarm's; none on the engines of one machine)."""
+    for d in sides:
+        if d.variant == "distributed" and hasattr(d.engine, "node_names"):
+            return d.engine.node_names()
+    return []
+
+
 def plan(engine: Engine, request: Request) -> Plan:
     """Resolve and check the request; a ComparisonError says what is wrong before anything starts."""
     sides = deployments(engine, request.variants)
@@ -278,7 +286,7 @@ def plan(engine: Engine, request: Request) -> Plan:
             drills.check_times(events, scenario.duration_s)
             standby = any(e.action == "kill-all-primaries" for e in events)
             drills.check_targets(events, {d.label: planned_services(d.engine, d.variant, standby=standby)
-                                          for d in sides})  # fmt: skip
+                                          for d in sides}, nodes=cluster_nodes(sides))  # fmt: skip
         except drills.FaultSpecError as exc:
             raise ComparisonError(f"--fault: {exc}") from None
     out_dir = Path(request.out_dir) if request.out_dir else default_out_dir()

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from loadtests import drills  # noqa: E402
+from loadtests.analysis import stats  # noqa: E402
 from loadtests.analysis.rounds import METRIC, Comparison  # noqa: E402
 from loadtests.analysis.run import LOCUST, OWN_LABELS, RunAnalysis  # noqa: E402
 from loadtests.report.words import Words  # noqa: E402
@@ -33,6 +34,8 @@ WEB_COLOURS = ("#1B7837", "#5AAE61", "#A6DBA0", "#00441B", "#78C679", "#238443",
 API_COLOURS = ("#08519C", "#4292C6", "#9ECAE1", "#2171B5", "#6BAED6", "#084594", "#C6DBEF", "#3182BD", "#807DBA")
 NODE_COLOURS = {"monolith": "#0072B2", "api-standby": "#D55E00", "lb": "#8C8C8C", drills.ERROR: "#FB9A99",
                 drills.FAILED: "#E41A1C"}  # fmt: skip
+# The machines of a Swarm (node-1, node-2, ...) on the "which machine served" chart (Paul Tol's bright).
+MACHINE_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#222255", "#997700")
 MARKER_COLOUR = "#333333"
 ROUND_STYLES = ("-", "--", ":", "-.")
 
@@ -62,6 +65,7 @@ def side_colours(comparison: Comparison) -> dict[str, str]:
 
 
 def node_colour(node: str) -> str:
+    node = node.partition("@")[0]  # a Swarm task keeps its slot's colour on whichever machine it runs
     if node in NODE_COLOURS:
         return NODE_COLOURS[node]
     number = node.rsplit("-", 1)[-1]
@@ -305,6 +309,60 @@ def served_by(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Chart:
     return Chart(f"served_by_{run.label.replace('@', '_')}", title, caption, png(fig), markers)
 
 
+def served_by_machine(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Chart | None:
+    """The same traffic grouped by the machine its tasks ran on (Swarm: ``api-2@node-3``), one panel per tier,
+    and the failed requests: a node that dies leaves its band, and the others widen as its tasks move there.
+    None when no node names its machine (the other engines)."""
+    nodes = run.nodes or drills.NodeSeries(seconds=0)
+    machines = nodes.machines()
+    if not machines:
+        return None
+    order = ("web", "api")
+    panels = [(tier, machines[tier]) for tier in order if tier in machines]
+    panels += [(tier, m) for tier, m in machines.items() if tier not in order]
+    panels.append(("failed", {}))
+    every = sorted({m for _tier, found in panels for m in found}, key=stats.node_sort_key)
+    # node-N always gets the N-th colour, whichever nodes served in this run.
+    colour_of = {m: MACHINE_COLOURS[(int(n) - 1 if (n := m.rsplit("-", 1)[-1]).isdigit() else i) % len(MACHINE_COLOURS)]
+                 for i, m in enumerate(every)}  # fmt: skip
+    titles = {"web": w("web tier, by machine", "capa web, por máquina"), "api": w("API tier, by machine",
+              "capa API, por máquina"), "failed": w("failed requests", "peticiones fallidas")}  # fmt: skip
+    xs = [t + 0.5 for t in range(nodes.seconds)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.2 + 2.3 * len(panels)), dpi=150, sharex=True,
+                             squeeze=False)  # fmt: skip
+    markers: list[dict] = []
+    for row, (tier, found) in enumerate(panels):
+        ax = axes[row][0]
+        values, labels, colours = list(found.values()), list(found), [colour_of[m] for m in found]
+        if tier == "failed":
+            values = [nodes.errors, nodes.failed]
+            labels = [w("error answer", "respuesta de error"), w("no answer", "sin respuesta")]
+            colours = [NODE_COLOURS[drills.ERROR], NODE_COLOURS[drills.FAILED]]
+        if xs and values:
+            ax.stackplot(xs, values, labels=labels, colors=colours, alpha=0.9, linewidth=0)
+        style(ax, title=titles.get(tier, tier), xlabel="", ylabel=w("requests/s", "peticiones/s"), title_size=12)
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+        ax.set_xlim(0, max(1, nodes.seconds))
+        markers += draw_markers(ax, [run], palette, labels=row == 0)
+        if labels:
+            ax.legend(fontsize=9, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        use_decimal_comma(ax, w)
+    axes[-1][0].set_xlabel(w("seconds since the start of the run", "segundos desde el inicio"), fontsize=12)
+    title = w(f"Which machine served the traffic — {w.label(run.label)}, round {run.round}",
+              f"Qué máquina atendió el tráfico — {w.label(run.label)}, ronda {run.round}")  # fmt: skip
+    fig.suptitle(title, fontsize=16, x=0.01, ha="left")
+    caption = w(
+        "The same successful requests, grouped by the Swarm node their task ran on (X-Served-By names it: "
+        "api-2@node-3). A node that dies or is cut off leaves its band; the other nodes' bands widen as Swarm "
+        "starts its tasks there. The last panel: failed requests, answered with an error (light) or not at all.",
+        "Las mismas peticiones exitosas, agrupadas por el nodo del Swarm en que corría su tarea (X-Served-By lo "
+        "nombra: api-2@node-3). Un nodo que cae o queda aislado deja su banda; las de los otros nodos se ensanchan "
+        "cuando Swarm arranca allí sus tareas. El último panel: peticiones fallidas, con respuesta de error (claro) "
+        "o sin respuesta.",
+    )
+    return Chart(f"served_by_machine_{run.label.replace('@', '_')}", title, caption, png(fig), markers)
+
+
 # -- order events ------------------------------------------------------------------------------------
 
 QUEUE_COLOURS = {"mailer": "#E69F00", "sales": "#009E73", "dead-letters": "#D55E00"}
@@ -458,6 +516,8 @@ def all_charts(comparison: Comparison, w: Words) -> list[Chart]:
     if comparison.setup.scenario.stepped:
         charts += capacity(comparison, w)
     charts += [served_by(v.runs[0], w, side_colours(comparison)) for v in comparison.variants if v.runs]
+    by_machine = [served_by_machine(v.runs[0], w, side_colours(comparison)) for v in comparison.variants if v.runs]
+    charts += [chart for chart in by_machine if chart is not None]
     charts += events_charts(comparison, w)
     return charts
 

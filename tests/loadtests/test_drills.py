@@ -308,3 +308,104 @@ def test_the_order_id_column_survives_the_raw_csv(tmp_path: Path):
     ]
     write_raw_csv(tmp_path / "r.csv", records)
     assert [r.order_id for r in read_raw_csv(tmp_path / "r.csv")] == [12, None]
+
+
+# -- node faults (the swarm engine) ------------------------------------------------------------------
+
+NODES = ["node-1", "node-2", "node-3"]
+
+
+def test_node_events_parse_and_map_onto_both_variants():
+    kill, start = parse("kill-node:node-2@30s,start-node:node-2@60s")
+    assert resolve(kill, "distributed", api_replicas=3)[:2] == ("kill-node", ("node-2",))
+    assert resolve(start, "distributed", api_replicas=3)[:2] == ("start-node", ("node-2",))
+    # The monolith has one machine: a node fault stops the whole box, and the box comes back with it.
+    assert resolve(kill, "monolith", api_replicas=3)[:2] == ("kill", ("monolith",))
+    assert resolve(start, "monolith", api_replicas=3)[:2] == ("start", ("monolith",))
+    cut, heal = parse("partition:node-3@30s,heal:node-3@50s")
+    assert resolve(cut, "distributed", api_replicas=3)[:2] == ("partition", ("node-3",))
+    assert resolve(cut, "monolith", api_replicas=3)[:2] == ("kill", ("monolith",))
+    assert resolve(heal, "monolith", api_replicas=3)[:2] == ("start", ("monolith",))
+
+
+@pytest.mark.parametrize(
+    "spec, nodes, message",
+    [
+        ("kill-node:api-1@5s", NODES, "takes a node of the Swarm"),
+        ("kill-node:node-2@5s", [], "node faults need the distributed variant on a Swarm: `twinshop cluster up"),
+        ("kill-node:node-5@5s", NODES, "there is no node 'node-5' (the cluster has node-1, node-2, node-3)"),
+        ("kill-node:node-1@5s", NODES, "node-1 is the manager and holds the load balancer and the database; pick a "
+                                       "worker (node-2, node-3)"),
+        ("partition:node-1@5s", NODES, "node-1 is the manager"),
+    ],
+)  # fmt: skip
+def test_node_events_are_checked_against_the_cluster_before_anything_starts(spec, nodes, message):
+    with pytest.raises(FaultSpecError) as info:
+        check_targets(parse(spec), SERVICES, nodes=nodes)
+    assert message in str(info.value)
+    check_targets(parse("kill-node:node-2@5s,start-node:node-2@9s,heal:node-1@9s"), SERVICES, nodes=NODES)
+
+
+def test_the_drill_calls_the_engines_node_methods(tmp_path):
+    class Engine:
+        def __init__(self):
+            self.calls = []
+
+        def kill_node(self, name):
+            self.calls.append(("kill_node", name))
+
+        def kill(self, name, *, variant=None):
+            self.calls.append(("kill", name, variant))
+
+    engine = Engine()
+    drill = drills.Drill(engine, "distributed", [], meta_path=tmp_path / "m", log_path=tmp_path / "log", api_replicas=3)
+    applied = drill.apply(parse("kill-node:node-2@1s")[0])
+    box = drills.Drill(engine, "monolith", [], meta_path=tmp_path / "m", log_path=tmp_path / "log2", api_replicas=3)
+    box.apply(parse("kill-node:node-2@1s")[0])
+    assert engine.calls == [("kill_node", "node-2"), ("kill", "monolith", "monolith")]
+    assert applied.action == "kill-node" and applied.services == ("node-2",) and applied.error is None
+    drill.stop(), box.stop()
+
+
+def swarm_series() -> drills.NodeSeries:
+    """api-2 and web-2 on node-2 until second 30 (the kill), back on node-3 from second 41 and 44."""
+    zeros = [0] * 60
+    on = lambda a, b: [1 if a <= t < b else 0 for t in range(60)]  # noqa: E731
+    return drills.NodeSeries(seconds=60, nodes={
+        "api-1@node-1": on(0, 60), "api-2@node-2": on(0, 30), "api-2@node-3": on(41, 60), "api-3@node-3": on(0, 60),
+        "web-1@node-1": on(0, 60), "web-2@node-2": on(0, 31), "web-2@node-3": on(44, 60),
+    }, errors=zeros, failed=zeros)  # fmt: skip
+
+
+def test_tasks_of_a_lost_node_and_when_they_served_again_elsewhere():
+    series = swarm_series()
+    assert drills.moved_tasks(series, "node-2", 30.2) == {"web-2": pytest.approx(14.8), "api-2": pytest.approx(11.8)}
+    assert drills.moved_tasks(series, "node-1", 30.2) == {"web-1": None, "api-1": None}  # never elsewhere
+    machines = series.machines()
+    assert list(machines) == ["api", "web"] or set(machines) == {"api", "web"}
+    assert list(machines["api"]) == ["node-1", "node-2", "node-3"]
+    assert machines["api"]["node-3"][50] == 2 and machines["api"]["node-2"][50] == 0
+    assert series.tiers()["api"] == ["api-1@node-1", "api-2@node-2", "api-2@node-3", "api-3@node-3"]
+
+
+@pytest.mark.parametrize("failures, met", [(20, True), (21, False)])
+def test_killing_one_node_may_cost_two_percent_and_its_tasks_must_move_within_40_s(failures, met):
+    kill = impact_with(event("kill-node:node-2@30s", 30.2, action="kill-node", services=("node-2",)), requests=1000,
+                       failures=failures)  # fmt: skip
+    (target,) = drills.targets("distributed", [kill], api_replicas=3, pids_before={}, pids_after={},
+                               nodes=swarm_series())  # fmt: skip
+    assert target.name == drills.KILL_ONE_NODE and target.met is met
+    assert "web-2 15 s" in target.measured and "api-2 12 s" in target.measured
+    box = impact_with(event("kill-node:node-2@30s", 30.2, action="kill", services=("monolith",)), requests=100,
+                      failures=60)  # fmt: skip
+    (mono,) = drills.targets("monolith", [box], api_replicas=None, pids_before={}, pids_after={})
+    assert mono.met is None and "whole box" in mono.measured
+
+
+def test_a_task_that_never_serves_again_misses_the_node_target():
+    series = swarm_series()
+    series.nodes["api-2@node-3"] = [0] * 60
+    kill = impact_with(event("partition:node-2@30s", 30.2, action="partition", services=("node-2",)), requests=1000,
+                       failures=0)  # fmt: skip
+    (target,) = drills.targets("distributed", [kill], api_replicas=3, pids_before={}, pids_after={}, nodes=series)
+    assert target.name == drills.PARTITION_ONE_NODE and target.met is False and "api-2 not again" in target.measured

@@ -1,4 +1,5 @@
-"""The ways to run a variant's topology; :func:`open_engine` picks one (``--engine`` or ``TWINSHOP_ENGINE``)."""
+"""The ways to run a variant's topology; :func:`open_engine` picks one (``--engine`` or ``TWINSHOP_ENGINE``):
+local processes, Docker Compose containers, or stacks on the Docker Swarm of ``twinshop cluster up``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from twinshop.engines.base import Engine, EngineError
 from twinshop.topology import Ports
 
-ENGINES = ("local", "compose")
+ENGINES = ("local", "compose", "swarm")
 
 
 def open_engine(name: str | None = None, ports: Ports | None = None) -> Engine:
@@ -21,4 +22,8 @@ def open_engine(name: str | None = None, ports: Ports | None = None) -> Engine:
         from twinshop.engines.compose import ComposeEngine
 
         return ComposeEngine(ports=ports)
+    if name == "swarm":
+        from twinshop.engines.swarm import SwarmEngine
+
+        return SwarmEngine(ports=ports)
     raise EngineError(f"unknown engine {name!r}: choose {' or '.join(ENGINES)}")

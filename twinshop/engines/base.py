@@ -3,7 +3,9 @@
 The CLI and the comparison harness speak only to this interface, so a comparison can put any
 two deployments side by side. Engines implement it structurally (no base class to inherit):
 :class:`twinshop.engines.local.LocalEngine` runs processes under supervisord,
-:class:`twinshop.engines.compose.ComposeEngine` containers with Docker Compose.
+:class:`twinshop.engines.compose.ComposeEngine` containers with Docker Compose,
+:class:`twinshop.engines.swarm.SwarmEngine` stacks on a Docker Swarm (which adds the node faults:
+``node_names``, ``kill_node``, ``start_node``, ``partition``, ``heal``).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class DatabaseReads(Protocol):
 
 
 class Engine(Protocol):
-    name: str  # "local", "compose"
+    name: str  # "local", "compose", "swarm"
     ports: Ports
 
     def entry_url(self, variant: str) -> str:

@@ -92,9 +92,11 @@ class ContainerRepository:
     """
 
     def __init__(self, docker: str, container: str, *, user: str | None = None, wait_s: float = 30,
-                 call_timeout: float = 120):  # fmt: skip
-        command = [docker, "exec", "-i", *(["--user", user] if user else []), container,
-                   "python", "-c", SERVER, str(wait_s)]  # fmt: skip
+                 call_timeout: float = 120, runner: list[str] | None = None):  # fmt: skip
+        # ``runner``: the command that runs a program in the container, when it is not `docker exec -i`
+        # on this host (the swarm engine's goes through the node's engine: docker exec NODE docker exec).
+        runner = runner or [docker, "exec", "-i", *(["--user", user] if user else []), container]
+        command = [*runner, "python", "-c", SERVER, str(wait_s)]
         self.container, self.call_timeout = container, call_timeout
         self._process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
