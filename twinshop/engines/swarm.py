@@ -29,8 +29,8 @@ from twinshop.cluster import REPLICATED, STACKS, Cluster, Node, Task
 from twinshop.engines.base import EngineError, ServiceStatus, UpResult
 from twinshop.engines.compose import ContainerCpu, ProcessGroup, proxy_pids
 from twinshop.engines.container_repository import ContainerRepository
-from twinshop.engines.local import EVENT_QUEUES
-from twinshop.events import BrokerAdmin, Mailbox, Unreachable
+from twinshop.engines.order_events import OrderEvents
+from twinshop.events import BrokerAdmin, Mailbox
 from twinshop.options import VARIANTS, OptionsError, VariantOptions, check_variant
 from twinshop.state import Home, StateError, port_offset
 
@@ -60,6 +60,8 @@ class SwarmEngine:
         self.ports = ports or t.Ports(port_offset())
         self.cluster = Cluster(self.installation, self.ports)
         self.home = Home(self.cluster.folder)  # options.json per variant; goes with `cluster down`
+        # The mail servers and the broker, published by node-1 on the usual ports.
+        self.events = OrderEvents(self.ports, lambda: self.secrets().broker_password)
 
     # -- the cluster ---------------------------------------------------------------------------------
 
@@ -421,14 +423,10 @@ class SwarmEngine:
     # -- order events ---------------------------------------------------------------------------------
 
     def mailbox(self, variant: str) -> Mailbox:
-        """The variant's mail server, published by node-1 on the usual port."""
-        return Mailbox(self.ports.url(self.ports.mail_page(variant)))
+        return self.events.mailbox(variant)
 
     def broker(self, variant: str) -> BrokerAdmin | None:
-        if check_variant(variant) != "distributed":
-            return None
-        return BrokerAdmin(self.ports.url(self.ports.broker_management), user="shop",
-                           password=self.secrets().broker_password)  # fmt: skip
+        return self.events.broker(variant)
 
     # -- data --------------------------------------------------------------------------------------------
 
@@ -458,26 +456,7 @@ class SwarmEngine:
         return variants
 
     def reset_events(self, variant: str, *, before_db: bool) -> None:
-        """As the local engine: before the database, the broker's queues emptied (no event of the old orders in
-        flight); after it, the mailbox (no mail of an old order whose id comes back)."""
-        try:
-            admin = self.broker(variant)
-            if before_db and admin is not None:
-                deadline = time.monotonic() + 15
-                while True:
-                    for queue in EVENT_QUEUES:
-                        admin.purge(queue)
-                    states = admin.queues()
-                    if not any(states[q].messages for q in EVENT_QUEUES if q in states):
-                        break
-                    if time.monotonic() > deadline:
-                        raise EngineError("the broker's queues did not empty within 15 s: the consumers hold messages")
-                    time.sleep(0.2)
-            elif not before_db:
-                self.mailbox(variant).clear()
-        except Unreachable as exc:
-            what = "broker" if before_db else "mail server"
-            raise EngineError(f"cannot reset the {variant} {what}: {exc} (`twinshop start ...` it first)") from exc
+        self.events.reset(variant, before_db=before_db)
 
     @contextmanager
     def repository(self, variant: str, *, wait_s: float = 30) -> Iterator[ContainerRepository]:
