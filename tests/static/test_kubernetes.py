@@ -1,6 +1,7 @@
 """The Kubernetes manifests (k8s/): valid for the Kubernetes API offline (kubernetes-validate --strict),
-their HAProxy configuration the current rendition, and in step with compose/distributed.yaml — the same
-images, commands, environment and ports — so a cluster runs what the containers run."""
+their HAProxy configuration the current rendition, and in step with compose/distributed.yaml — a workload
+for every service, with the same images, commands, environment, ports, secret files, volumes, CPU and
+memory limits, replicas and health checks — so a cluster runs what the containers run."""
 
 from __future__ import annotations
 
@@ -35,6 +36,25 @@ def workloads() -> dict[str, dict]:
     return found
 
 
+def secret_files(workload: dict) -> set[str]:
+    """The files of the shop's Secret a workload's pod receives (every key, or the items it names)."""
+    every = set(documents(K8S / "secrets.example.yaml")[0]["stringData"])
+    files = set()
+    for volume in workload["doc"]["spec"]["template"]["spec"].get("volumes", []):
+        if volume.get("secret", {}).get("secretName") == "twinshop-secrets":
+            files |= {i["key"] for i in volume["secret"]["items"]} if "items" in volume["secret"] else every
+    return files
+
+
+def container_port(container: dict, port: int | str) -> int:
+    """A probe's port, by number or by the container port's name."""
+    return port if isinstance(port, int) else next(p["containerPort"] for p in container["ports"] if p["name"] == port)
+
+
+def cpus(quantity: str) -> float:
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
 def compose_services() -> dict:
     return YAML(typ="safe").load((ROOT / "compose" / "distributed.yaml").read_text())["services"]
 
@@ -61,7 +81,11 @@ def test_the_lb_config_is_the_current_kubernetes_rendition_and_haproxy_accepts_i
     assert "server api-standby api-standby.twinshop.svc.cluster.local:8000 check backup" in config
 
 
-@pytest.mark.parametrize("name", ["api", "api-standby", "web", "init", "db", "lb"])
+def test_every_compose_service_is_a_workload_and_nothing_else_is():
+    assert set(workloads()) == set(compose_services())
+
+
+@pytest.mark.parametrize("name", sorted(compose_services()))
 def test_each_workload_runs_what_compose_runs(name: str):
     service = compose_services()[name]
     container = workloads()[name]["container"]
@@ -76,6 +100,30 @@ def test_each_workload_runs_what_compose_runs(name: str):
     for e in container.get("env", []):
         if "value" in e and e["name"] in (service.get("environment") or {}):
             assert e["value"] == str(service["environment"][e["name"]]), (name, e["name"])
+
+
+@pytest.mark.parametrize("name", sorted(compose_services()))
+def test_each_workload_is_capped_as_compose_caps_it_and_runs_as_many_replicas(name: str):
+    service, workload = compose_services()[name], workloads()[name]
+    resources = workload["container"]["resources"]
+    assert {"requests", "limits"} <= set(resources), name
+    limits = service["deploy"]["resources"]["limits"]
+    assert cpus(resources["limits"]["cpu"]) == float(limits["cpus"]), name
+    assert resources["limits"]["memory"] == limits["memory"].replace("M", "Mi"), name
+    if workload["doc"]["kind"] != "Job":
+        assert workload["doc"]["spec"]["replicas"] == service.get("deploy", {}).get("replicas", 1), name
+
+
+@pytest.mark.parametrize("name", sorted(compose_services()))
+def test_each_pod_gets_the_secret_files_its_compose_service_gets(name: str):
+    wanted = {s["source"] if isinstance(s, dict) else s for s in compose_services()[name].get("secrets", [])}
+    assert secret_files(workloads()[name]) == wanted, name
+
+
+def test_the_example_secret_holds_every_secret_compose_declares():
+    secret = documents(K8S / "secrets.example.yaml")[0]
+    compose = YAML(typ="safe").load((ROOT / "compose" / "distributed.yaml").read_text())
+    assert set(secret["stringData"]) == set(compose["secrets"])
 
 
 def test_app_pods_listen_where_compose_containers_do_and_are_probed_on_health_and_readiness():
@@ -95,6 +143,55 @@ def test_the_api_scales_automatically_within_haproxys_slots_and_keeps_two_replic
     assert hpa["minReplicas"] == compose_services()["api"]["deploy"]["replicas"]
     assert docs[("PodDisruptionBudget", "api")]["spec"]["minAvailable"] == 2
     assert docs[("Service", "api")]["spec"]["clusterIP"] == "None"  # headless: HAProxy sees every pod
+
+
+def test_the_consumers_are_ready_by_composes_own_health_check_and_never_restarted_by_a_probe():
+    # Not restarted: while the broker is down a consumer reconnects by itself (compose only marks it unhealthy).
+    for name in ("mailer", "sales"):
+        container = workloads()[name]["container"]
+        assert container["readinessProbe"]["exec"]["command"] == compose_services()[name]["healthcheck"]["test"][1:]
+        assert "livenessProbe" not in container and "ports" not in container, name
+
+
+def test_the_mail_server_and_the_broker_are_probed_as_compose_checks_them():
+    mail = workloads()["mail"]["container"]
+    check = " ".join(compose_services()["mail"]["healthcheck"]["test"])
+    for probe in (mail["readinessProbe"], mail["livenessProbe"]):
+        port = container_port(mail, probe["httpGet"]["port"])
+        assert f"http://127.0.0.1:{port}{probe['httpGet']['path']}" in check
+    # The broker has no healthcheck in compose: the image's own, an AMQP connection.
+    image_check = (ROOT / "distributed" / "broker" / "Dockerfile").read_text()
+    broker = workloads()["broker"]["container"]
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert f"/dev/tcp/127.0.0.1/{container_port(broker, broker[kind]['tcpSocket']['port'])}" in image_check
+
+
+@pytest.mark.parametrize("name", ["broker", "mail"])
+def test_the_events_services_serve_the_ports_compose_uses_and_keep_their_volumes(name: str):
+    service, workload = compose_services()[name], workloads()[name]
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in documents(K8S / f"{name}.yaml")}
+    served = {p["targetPort"] for p in docs[("Service", name)]["spec"]["ports"]}
+    assert served == {p["containerPort"] for p in workload["container"]["ports"]}
+    assert {int(p.rsplit(":", 1)[1]) for p in service["ports"]} <= served  # what compose publishes on the host
+    # Every port the others reach it on, from their environment in compose (BROKER_PORT, SMTP_PORT).
+    reached = {"broker": ("BROKER_HOST", "BROKER_PORT"), "mail": ("SMTP_HOST", "SMTP_PORT")}[name]
+    for other in compose_services().values():
+        environment = other.get("environment") or {}
+        if environment.get(reached[0]) == name:
+            assert int(environment[reached[1]]) in served, (name, reached[1])
+    volume, target = service["volumes"][0].split(":")
+    mounts = {m["name"]: m["mountPath"] for m in workload["container"]["volumeMounts"]}
+    pod = workload["doc"]["spec"]["template"]["spec"]
+    claims = {t["metadata"]["name"] for t in workload["doc"]["spec"].get("volumeClaimTemplates", [])}
+    claims |= {v["name"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    assert [mounts[c] for c in claims] == [target], (name, volume)
+
+
+def test_only_the_events_network_reaches_the_broker_and_the_mail_server():
+    policy = {d["metadata"]["name"]: d for d in documents(K8S / "broker.yaml")}["events-network-only"]["spec"]
+    on_events = {name for name, s in compose_services().items() if "events" in s.get("networks", [])}
+    assert set(policy["podSelector"]["matchExpressions"][0]["values"]) == {"broker", "mail"}
+    assert set(policy["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"]) == on_events
 
 
 def test_the_database_keeps_its_volume_and_only_the_api_tier_may_reach_it():
