@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import PORT_OFFSET
 
 from shop.db import Database
 from shop.repository import Repository
@@ -27,7 +28,6 @@ from twinshop.engines.local import LocalEngine
 from twinshop.options import VariantOptions
 from twinshop.topology import Ports
 
-PORT_OFFSET = int(os.environ.get("TWINSHOP_TEST_PORT_OFFSET", "10000"))
 CONTAINER_TARGETS: dict[str, dict[str, str]] = json.loads(os.environ.get("TWINSHOP_TEST_TARGETS") or "{}")
 
 

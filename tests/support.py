@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+# The tests' own ports: every address shifted by this, beside a student's shop and a colleague's tests.
+PORT_OFFSET = int(os.environ.get("TWINSHOP_TEST_PORT_OFFSET", "10000"))
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "shop" / "gunicorn.conf.py"
 
 # Headless Chromium as this machine runs it: no sandbox as root, and no calls home (the
