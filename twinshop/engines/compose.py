@@ -641,14 +641,36 @@ class ComposeEngine:
         return UpResult(variant, time.monotonic() - started, False, self.home.started_at(variant))
 
     def compose_up(self, options: VariantOptions, *, deadline: float, recreate: bool = True) -> None:
-        """`up --detach --wait` with the options' replicas and profile: returns once every container is healthy."""
-        wait_s = max(10, int(deadline - time.monotonic()))
+        """`up --detach --wait` with the options' replicas and profile: returns once every container is healthy.
+
+        `--wait` gives up at once on a container whose last health check failed, even one that is about to
+        pass the next: a consumer whose broker was down (a drill) stays "unhealthy" for a few seconds after
+        it is back. On a running variant (``recreate=False``: after a drill, or a scale) such a container
+        is given until ``deadline`` to turn healthy again, then `up --wait` is asked again."""
         extra = [] if recreate else ["--no-recreate"]
         if options.variant == "distributed":
             for tier, field in t.SCALABLE.items():  # api, web, mailer replicas
                 extra += ["--scale", f"{tier}={getattr(options, field)}"]
-        self.compose(options.variant, "up", "--detach", "--wait", "--wait-timeout", str(wait_s), "--no-build",
-                     "--remove-orphans", *extra, standby=options.standby, timeout=wait_s + 60)  # fmt: skip
+        while True:
+            wait_s = max(10, int(deadline - time.monotonic()))
+            try:
+                self.compose(options.variant, "up", "--detach", "--wait", "--wait-timeout", str(wait_s), "--no-build",
+                             "--remove-orphans", *extra, standby=options.standby, timeout=wait_s + 60)  # fmt: skip
+                return
+            except EngineError as exc:
+                unhealthy = re.search(r"container (\S+) is unhealthy", str(exc))
+                if recreate or not unhealthy or not self.wait_healthy(unhealthy.group(1), deadline=deadline):
+                    raise
+
+    def wait_healthy(self, container: str, *, deadline: float) -> bool:
+        """Whether the container's health check passes (again) before ``deadline``."""
+        while time.monotonic() < deadline:
+            found = self.docker.run("inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                                    container, check=False)  # fmt: skip
+            if found.stdout.strip() == "healthy":
+                return True
+            time.sleep(1)
+        return False
 
     def wait_ready(self, variant: str, *, deadline: float) -> None:
         """Until the entry point answers /readyz and, as with the local engine, the order events are ready:
