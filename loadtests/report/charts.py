@@ -333,18 +333,20 @@ def events_charts(comparison: Comparison, w: Words) -> list[Chart]:
         return []
     xlabel = w("seconds since the start of the run", "segundos desde el inicio")
     charts = []
+    palette = side_colours(comparison)
 
     fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
     for v in comparison.variants:
         for i, run in enumerate(r for r in v.runs if r.order_events is not None):
             es = run.order_events.series
-            _plot(ax, es.backlog_mail, color=colour(v.variant), linewidth=2, alpha=0.9,
+            _plot(ax, es.backlog_mail, color=palette[v.variant], linewidth=2, alpha=0.9,
                   linestyle=ROUND_STYLES[i % len(ROUND_STYLES)],
-                  label=w(f"{v.variant}: not mailed yet", f"{w.label(v.variant)}: sin correo aún") if i == 0 else None)
-            _plot(ax, es.backlog_sales, color=colour(v.variant), linewidth=1.2, alpha=0.6, linestyle=(0, (1, 2)),
-                  label=w(f"{v.variant}: not counted yet", f"{w.label(v.variant)}: sin contar aún") if i == 0
+                  label=w(f"{w.label(v.variant)}: not mailed yet", f"{w.label(v.variant)}: sin correo aún") if i == 0
                   else None)  # fmt: skip
-    markers = draw_markers(ax, runs)
+            _plot(ax, es.backlog_sales, color=palette[v.variant], linewidth=1.2, alpha=0.6, linestyle=(0, (1, 2)),
+                  label=w(f"{w.label(v.variant)}: not counted yet", f"{w.label(v.variant)}: sin contar aún") if i == 0
+                  else None)  # fmt: skip
+    markers = draw_markers(ax, runs, palette)
     title = w("Orders waiting for their mail (the backlog)", "Pedidos esperando su correo (el atraso)")
     style(ax, title=title, xlabel=xlabel, ylabel=w("orders", "pedidos"))
     _seconds_axis(ax, runs, w)
@@ -391,7 +393,7 @@ def events_charts(comparison: Comparison, w: Words) -> list[Chart]:
                     _plot(ax, values, color=QUEUE_COLOURS.get(queue, EXTRA_COLOURS[0]), linewidth=1.8, alpha=0.9,
                           linestyle=ROUND_STYLES[i % len(ROUND_STYLES)],
                           label=f"{queue} ({w('round', 'ronda')} {run.round})" if len(brokered) > 1 else queue)
-            markers = draw_markers(ax, brokered)
+            markers = draw_markers(ax, brokered, palette)
             style(ax, title=title, xlabel=xlabel, ylabel=ylabel)
             _seconds_axis(ax, brokered, w)
             use_decimal_comma(ax, w)
