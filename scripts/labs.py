@@ -89,10 +89,16 @@ LABS = ROOT / "docs" / "labs"
 IMG = ROOT / "docs" / "img"
 RESULTS = ROOT / "docs" / "instructor" / "results"
 RECORDED = LABS / "recorded.json"  # what the slow blocks printed at the last `write`
-DEFAULT_OFFSET = 500  # the runner's own ports: 8501, 8502, 8904 … (TWINSHOP_LABS_PORT_OFFSET)
+# The runner's own ports: 8251, 8252, 8654 … (TWINSHOP_LABS_PORT_OFFSET). Not a multiple of 500: a shop at any
+# multiple of 1000 (a student's, a colleague's) never shares a port with it - 500 did with one at 6000, whose
+# SMTP port (2525 + 6000) was the runner's mailbox page (8025 + 500).
+DEFAULT_OFFSET = 250
 
-# The base ports of every service (twinshop/topology.py), shifted together by the offset.
-BASE_PORTS = [3307, 3308, 8001, 8002, 8089, 8404, 8150, *range(8101, 8110), *range(8201, 8210)]
+# The base ports of every service (twinshop/topology.py), shifted together by the offset: the databases,
+# the shops, Locust, HAProxy's statistics, the replicas; the order events' mail servers (SMTP, mailbox
+# pages) and the broker (AMQP, Erlang distribution, management UI, epmd).
+BASE_PORTS = [3307, 3308, 8001, 8002, 8089, 8404, 8150, *range(8101, 8110), *range(8201, 8210),
+              2525, 2526, 8025, 8026, 5683, 5684, 15673, 4370]  # fmt: skip
 
 # Parts of an output that differ on every run, whatever the lab; each regex is precise enough
 # that a changed message around it still fails. The first group, if any, is what varies.
@@ -102,12 +108,13 @@ ALWAYS_VARY = [
     r"^(?i:date): (.+ GMT)$",  # HTTP Date header
     r"(?<=;dur=)\d+(?:\.\d+)?",  # Server-Timing
     r'(?<="created_at":")[^"]+',  # an order's time
-    r"^\S+ (?:monolith|distributed) (\d+) 127\.0\.0\.1:",  # twinshop status: the pid column
+    r"^\S+ (?:monolith|distributed) (\d+) (?:127\.0\.0\.1:|- )",  # twinshop status: the pid (a consumer: no address)
     r"(?<=pid )\d+(?=, uptime)",  # supervisorctl status
     r"(?<=uptime )\d+:\d\d:\d\d",
     r"(?<=after )\d+(?= ms: Couldn't connect)",  # curl: (7)
     r"^(\[[#.]+\] +\d+%)",  # the progress line's bar …
     r"(?<=elapsed )(\d+:\d\d, ~\d+:\d\d)(?= left)",  # … and its clocks
+    r"^\d+ (\d\d:\d\d:\d\d) ",  # twinshop mail: when each mail arrived
 ]
 
 ELLIPSIS = "…"
@@ -457,6 +464,9 @@ class Machine:
             TWINSHOP_MONOLITH_PORT=str(8001 + self.offset),
             TWINSHOP_LB_PORT=str(8002 + self.offset),
             TWINSHOP_STATS_PORT=str(8404 + self.offset),
+            TWINSHOP_BROKER_UI_PORT=str(15673 + self.offset),
+            TWINSHOP_MAIL_PORT=str(8026 + self.offset),
+            TWINSHOP_MONOLITH_MAIL_PORT=str(8025 + self.offset),
             EXTRA_CA_CERTS=extra_ca_certs(),
             DOCKER_CONFIG=str(self.docker_config()),
             LANG="C.UTF-8",
@@ -600,7 +610,7 @@ def remove_lab_containers(machine: Machine) -> None:
         copy = ROOT / "compose" / f".labs-{variant}.yaml"
         if copy.exists():
             down = ["docker", "compose", "-f", str(copy), "--profile", "standby", "down", "--volumes"]
-            secrets = {"SECRET_KEY": "unused-for-down", "DB_PASSWORD": "unused-for-down"}  # the file requires them
+            secrets = {name: "unused-for-down" for name in ("SECRET_KEY", "DB_PASSWORD", "BROKER_PASSWORD")}  # required
             subprocess.run(down, env={**env, **secrets}, capture_output=True, timeout=300)
 
 
@@ -616,18 +626,20 @@ def extra_ca_certs() -> str:
 
 
 def realign_status(text: str) -> str:
-    """`twinshop status` aligned again once its ports read as the student's (the columns were sized for others)."""
+    """`twinshop status` aligned again once its ports read as the student's (the columns were sized for others).
+    Its last column, DETAIL, holds spaces of its own (the broker's queues): it is kept as one cell."""
     lines = text.split("\n")
+    row = re.compile(r"^(\S+) +(monolith|distributed) +(\S+) +(\S+) +(\S+) +(\S+)(?: +(.*))?$")
     for i, line in enumerate(lines):
-        if re.match(r"^NAME +VARIANT +PID +ADDRESS +STATE +HEALTH$", line):
+        if re.match(r"^NAME +VARIANT +PID +ADDRESS +STATE +HEALTH( +DETAIL)?$", line):
             end = i + 1
-            while end < len(lines) and re.match(r"^\S+ +(monolith|distributed) +\S+ +\S+ +\S+ +\S+$", lines[end]):
+            while end < len(lines) and row.match(lines[end]):
                 end += 1
-            rows = [lines[k].split() for k in range(i, end)]
-            widths = [max(len(row[c]) for row in rows) for c in range(6)]
-            lines[i:end] = [
-                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
-            ]
+            rows = [line.split()] + [[cell or "" for cell in row.match(lines[k]).groups()] for k in range(i + 1, end)]
+            columns = len(rows[0])
+            rows = [r[:columns] for r in rows]
+            widths = [max(len(r[c]) for r in rows) for c in range(columns)]
+            lines[i:end] = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
 
 
