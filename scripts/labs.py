@@ -393,9 +393,14 @@ def align(expected: list[str], actual: list[str], varies: list[Vary]) -> list[in
     return go(0, 0)
 
 
+def vary_rules(options: Options) -> list[Vary]:
+    """The block's own rules first: a range it states holds even where an always-varying part overlaps it."""
+    return options.vary + [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY]
+
+
 def compare(expected: list[str], actual: list[str], options: Options) -> str | None:
     """None when the output is what the text shows; otherwise a readable difference."""
-    varies = [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY] + options.vary
+    varies = vary_rules(options)
     expected = trim(expected)
     actual = trim(actual)
     if "unordered" in options:
@@ -429,7 +434,7 @@ def difference(expected: list[str], actual: list[str], note: str = "") -> str:
 
 def regenerated(expected: list[str], actual: list[str], options: Options) -> list[str]:
     """The text to show from now on: the lab's own lines where they hold ``…``, the real ones elsewhere."""
-    varies = [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY] + options.vary
+    varies = vary_rules(options)
     expected, actual = trim(expected), trim(actual)
     if "unordered" in options:
         return actual
@@ -481,6 +486,8 @@ class Machine:
     def command(self, text: str) -> str:
         text = self.isolate_docker(text)
         text = re.sub(r"(?<![\w/.-])/tmp/", f"{self.tmp}/", text)
+        # The lab's `.env` (lab 06: made with cp and sed, read by docker): the private folder's, never the clone's.
+        text = re.sub(r"(?<![\w/.-])\.env(?![\w.])", f"{self.tmp}/.env", text)
         text = re.sub(r"(?<![\w/.-])\.twinshop/", f"{self.home}/", text)
         # A student has one installation; this machine has several: `twinshop-*` is this home's cgroup.
         text = text.replace("/twinshop-*/", f"/{self.cgroup_tag()}/")
@@ -501,7 +508,6 @@ class Machine:
                 copy.write_text(re.sub(r"\btwinshop-(monolith|distributed)", r"twinshop-labs-\1", original.read_text()))
                 text = text.replace(f"compose/{variant}.yaml", f"compose/.labs-{variant}.yaml")
         text = re.sub(r"(?<![\w./-])twinshop-(monolith|distributed)\b", r"twinshop-labs-\1", text)
-        text = re.sub(r"(?<![\w/.-])\.env(?![\w.])", f"{self.tmp}/.env", text)
         # Behind a proxy that inspects HTTPS the build needs its authority (a student's machine does not).
         return text.replace("docker build ", "docker build --build-arg EXTRA_CA_CERTS ")
 

@@ -106,9 +106,20 @@ def test_an_ellipsis_stands_for_lines_or_text_and_nothing_else():
     assert compare("200 api-1\n200 api-2", "200 api-2\n503 api-1", "unordered")
 
 
-@pytest.mark.parametrize("typed", ["curl http://127.0.0.1:8001/x", "mariadb -P 3307", "cat .twinshop/secrets.env"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "curl http://127.0.0.1:8001/x",
+        "mariadb -P 3307",
+        "cat .twinshop/secrets.env",
+        "curl http://127.0.0.1:15673/api/queues",
+        "cp .env.example .env",
+        "docker run --env-file .env twinshop-monolith",
+    ],
+)
 def test_the_runner_moves_a_students_addresses_to_its_own_and_back(typed, tmp_path):
     machine = labs.Machine(home=tmp_path / "home", offset=700, tmp=tmp_path)
     moved = machine.command(typed)
     assert moved != typed
     assert machine.output(moved) == typed
+    assert not re.search(r"(?<![\w/.-])\.env(?![\w.])", moved)  # lab 06's secrets: in the private folder, not the clone
