@@ -999,10 +999,13 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
             # The page shows the runner's ports; the picture shows the student's, as the text outputs do.
             shifted = {str(port + machine.offset): str(port) for port in BASE_PORTS}
             page.evaluate(SHOW_STUDENT_PORTS, shifted)
-            if o.get("selector"):
-                page.locator(o.get("selector")).screenshot(path=str(target))
-            else:
-                page.screenshot(path=str(target))
+            try:
+                if o.get("selector"):
+                    page.locator(o.get("selector")).screenshot(path=str(target))
+                else:
+                    page.screenshot(path=str(target))
+            except Exception as exc:  # Playwright's errors: a LabError, so the outputs taken so far are kept
+                raise LabError(f"the picture of {page.url} failed: {str(exc).splitlines()[0]}") from None
         finally:
             browser.close()
 
