@@ -981,8 +981,11 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
         try:
             size = {"width": int(o.get("width", "1280")), "height": int(o.get("height", "720"))}
             page = browser.new_page(viewport=size)
-            page.goto(url)
-            page.wait_for_load_state("networkidle")
+            try:
+                page.goto(url)
+                page.wait_for_load_state("networkidle")
+            except Exception as exc:  # Playwright's errors: a LabError, so the outputs taken so far are kept
+                raise LabError(f"the browser could not open {url}: {str(exc).splitlines()[0]}") from None
             for action in filter(None, (o.get("actions") or "").split(";")):
                 try:
                     do(page, action, machine)
