@@ -406,11 +406,15 @@ def event_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
             for m in found.values()]))  # fmt: skip
     found = {v: CHECKOUT_P95.search(measured[v]) for v in variants}
     event = next((m[2] for m in found.values() if m), None)
+
+    def ms(text: str) -> str:  # "1836 ms" as this language writes it; "–" (no checkout) as "—"
+        return "—" if text == "–" else number(int(text.split()[0]), lang, 0) + " ms"
+
     if event:
         rows.append(
             (
                 word("checkout_p95", lang, event=event),
-                ["—" if m is None else f"{m[1]} → {m[3]}".replace("–", "—") for m in found.values()],
+                ["—" if m is None else f"{ms(m[1])} → {ms(m[3])}" for m in found.values()],
             )
         )
     backlogs = {v: ((runs[v].get("order_events") or {}).get("backlog") or {}) for v in variants}
