@@ -89,10 +89,16 @@ LABS = ROOT / "docs" / "labs"
 IMG = ROOT / "docs" / "img"
 RESULTS = ROOT / "docs" / "instructor" / "results"
 RECORDED = LABS / "recorded.json"  # what the slow blocks printed at the last `write`
-DEFAULT_OFFSET = 500  # the runner's own ports: 8501, 8502, 8904 … (TWINSHOP_LABS_PORT_OFFSET)
+# The runner's own ports: 8251, 8252, 8654 … (TWINSHOP_LABS_PORT_OFFSET). Not a multiple of 500: a shop at any
+# multiple of 1000 (a student's, a colleague's) never shares a port with it - 500 did with one at 6000, whose
+# SMTP port (2525 + 6000) was the runner's mailbox page (8025 + 500).
+DEFAULT_OFFSET = 250
 
-# The base ports of every service (twinshop/topology.py), shifted together by the offset.
-BASE_PORTS = [3307, 3308, 8001, 8002, 8089, 8404, 8150, *range(8101, 8110), *range(8201, 8210)]
+# The base ports of every service (twinshop/topology.py), shifted together by the offset: the databases,
+# the shops, Locust, HAProxy's statistics, the replicas; the order events' mail servers (SMTP, mailbox
+# pages) and the broker (AMQP, Erlang distribution, management UI, epmd).
+BASE_PORTS = [3307, 3308, 8001, 8002, 8089, 8404, 8150, *range(8101, 8110), *range(8201, 8210),
+              2525, 2526, 8025, 8026, 5683, 5684, 15673, 4370]  # fmt: skip
 
 # Parts of an output that differ on every run, whatever the lab; each regex is precise enough
 # that a changed message around it still fails. The first group, if any, is what varies.
@@ -102,12 +108,13 @@ ALWAYS_VARY = [
     r"^(?i:date): (.+ GMT)$",  # HTTP Date header
     r"(?<=;dur=)\d+(?:\.\d+)?",  # Server-Timing
     r'(?<="created_at":")[^"]+',  # an order's time
-    r"^\S+ (?:monolith|distributed) (\d+) 127\.0\.0\.1:",  # twinshop status: the pid column
+    r"^\S+ (?:monolith|distributed) (\d+) (?:127\.0\.0\.1:|- )",  # twinshop status: the pid (a consumer: no address)
     r"(?<=pid )\d+(?=, uptime)",  # supervisorctl status
     r"(?<=uptime )\d+:\d\d:\d\d",
     r"(?<=after )\d+(?= ms: Couldn't connect)",  # curl: (7)
     r"^(\[[#.]+\] +\d+%)",  # the progress line's bar …
     r"(?<=elapsed )(\d+:\d\d, ~\d+:\d\d)(?= left)",  # … and its clocks
+    r"^\d+ (\d\d:\d\d:\d\d) ",  # twinshop mail: when each mail arrived
 ]
 
 ELLIPSIS = "…"
@@ -386,10 +393,14 @@ def align(expected: list[str], actual: list[str], varies: list[Vary]) -> list[in
     return go(0, 0)
 
 
+def vary_rules(options: Options) -> list[Vary]:
+    """The block's own rules first: a range it states holds even where an always-varying part overlaps it."""
+    return options.vary + [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY]
+
+
 def compare(expected: list[str], actual: list[str], options: Options) -> str | None:
     """None when the output is what the text shows; otherwise a readable difference."""
-    # The block's own rules first: a stated range on a part that also always varies must still be checked.
-    varies = options.vary + [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY]
+    varies = vary_rules(options)
     expected = trim(expected)
     actual = trim(actual)
     if "unordered" in options:
@@ -423,8 +434,7 @@ def difference(expected: list[str], actual: list[str], note: str = "") -> str:
 
 def regenerated(expected: list[str], actual: list[str], options: Options) -> list[str]:
     """The text to show from now on: the lab's own lines where they hold ``…``, the real ones elsewhere."""
-    # The block's own rules first: a stated range on a part that also always varies must still be checked.
-    varies = options.vary + [Vary(re.compile(p, re.M)) for p in ALWAYS_VARY]
+    varies = vary_rules(options)
     expected, actual = trim(expected), trim(actual)
     if "unordered" in options:
         return actual
@@ -459,6 +469,9 @@ class Machine:
             TWINSHOP_MONOLITH_PORT=str(8001 + self.offset),
             TWINSHOP_LB_PORT=str(8002 + self.offset),
             TWINSHOP_STATS_PORT=str(8404 + self.offset),
+            TWINSHOP_BROKER_UI_PORT=str(15673 + self.offset),
+            TWINSHOP_MAIL_PORT=str(8026 + self.offset),
+            TWINSHOP_MONOLITH_MAIL_PORT=str(8025 + self.offset),
             EXTRA_CA_CERTS=extra_ca_certs(),
             DOCKER_CONFIG=str(self.docker_config()),
             LANG="C.UTF-8",
@@ -473,6 +486,8 @@ class Machine:
     def command(self, text: str) -> str:
         text = self.isolate_docker(text)
         text = re.sub(r"(?<![\w/.-])/tmp/", f"{self.tmp}/", text)
+        # The lab's `.env` (lab 06: made with cp and sed, read by docker): the private folder's, never the clone's.
+        text = re.sub(r"(?<![\w/.-])\.env(?![\w.])", f"{self.tmp}/.env", text)
         text = re.sub(r"(?<![\w/.-])\.twinshop/", f"{self.home}/", text)
         # A student has one installation; this machine has several: `twinshop-*` is this home's cgroup.
         text = text.replace("/twinshop-*/", f"/{self.cgroup_tag()}/")
@@ -493,7 +508,6 @@ class Machine:
                 copy.write_text(re.sub(r"\btwinshop-(monolith|distributed)", r"twinshop-labs-\1", original.read_text()))
                 text = text.replace(f"compose/{variant}.yaml", f"compose/.labs-{variant}.yaml")
         text = re.sub(r"(?<![\w./-])twinshop-(monolith|distributed)\b", r"twinshop-labs-\1", text)
-        text = re.sub(r"(?<![\w/.-])\.env(?![\w.])", f"{self.tmp}/.env", text)
         # Behind a proxy that inspects HTTPS the build needs its authority (a student's machine does not).
         return text.replace("docker build ", "docker build --build-arg EXTRA_CA_CERTS ")
 
@@ -602,7 +616,7 @@ def remove_lab_containers(machine: Machine) -> None:
         copy = ROOT / "compose" / f".labs-{variant}.yaml"
         if copy.exists():
             down = ["docker", "compose", "-f", str(copy), "--profile", "standby", "down", "--volumes"]
-            secrets = {"SECRET_KEY": "unused-for-down", "DB_PASSWORD": "unused-for-down"}  # the file requires them
+            secrets = {name: "unused-for-down" for name in ("SECRET_KEY", "DB_PASSWORD", "BROKER_PASSWORD")}  # required
             subprocess.run(down, env={**env, **secrets}, capture_output=True, timeout=300)
 
 
@@ -618,18 +632,20 @@ def extra_ca_certs() -> str:
 
 
 def realign_status(text: str) -> str:
-    """`twinshop status` aligned again once its ports read as the student's (the columns were sized for others)."""
+    """`twinshop status` aligned again once its ports read as the student's (the columns were sized for others).
+    Its last column, DETAIL, holds spaces of its own (the broker's queues): it is kept as one cell."""
     lines = text.split("\n")
+    row = re.compile(r"^(\S+) +(monolith|distributed) +(\S+) +(\S+) +(\S+) +(\S+)(?: +(.*))?$")
     for i, line in enumerate(lines):
-        if re.match(r"^NAME +VARIANT +PID +ADDRESS +STATE +HEALTH$", line):
+        if re.match(r"^NAME +VARIANT +PID +ADDRESS +STATE +HEALTH( +DETAIL)?$", line):
             end = i + 1
-            while end < len(lines) and re.match(r"^\S+ +(monolith|distributed) +\S+ +\S+ +\S+ +\S+$", lines[end]):
+            while end < len(lines) and row.match(lines[end]):
                 end += 1
-            rows = [lines[k].split() for k in range(i, end)]
-            widths = [max(len(row[c]) for row in rows) for c in range(6)]
-            lines[i:end] = [
-                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
-            ]
+            rows = [line.split()] + [[cell or "" for cell in row.match(lines[k]).groups()] for k in range(i + 1, end)]
+            columns = len(rows[0])
+            rows = [r[:columns] for r in rows]
+            widths = [max(len(r[c]) for r in rows) for c in range(columns)]
+            lines[i:end] = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
 
 
@@ -722,7 +738,10 @@ def check_slow(command: Command, machine: Machine, where: str) -> None:
         if not token.startswith(("/", ".twinshop/")) and not (ROOT / token).exists():
             raise LabError(f"{where}: `{token}` does not exist in the repository")
     for segment in re.split(r"&&|\|\||;|\n", text):
-        words = shlex.split(segment.strip()) if segment.strip() else []
+        try:
+            words = shlex.split(segment.strip()) if segment.strip() else []
+        except ValueError:  # a `;` inside quotes split it (sed -i "s/…/$(python3 -c '…; …')/"): not a twinshop call
+            continue
         if words[:1] == ["twinshop"]:
             check_twinshop_arguments(words[1:], machine, where)
 
@@ -965,8 +984,11 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
         try:
             size = {"width": int(o.get("width", "1280")), "height": int(o.get("height", "720"))}
             page = browser.new_page(viewport=size)
-            page.goto(url)
-            page.wait_for_load_state("networkidle")
+            try:
+                page.goto(url)
+                page.wait_for_load_state("networkidle")
+            except Exception as exc:  # Playwright's errors: a LabError, so the outputs taken so far are kept
+                raise LabError(f"the browser could not open {url}: {str(exc).splitlines()[0]}") from None
             for action in filter(None, (o.get("actions") or "").split(";")):
                 try:
                     do(page, action, machine)
@@ -983,10 +1005,13 @@ def screenshot(machine: Machine, o: Options, *, save: bool = True) -> None:
             # The page shows the runner's ports; the picture shows the student's, as the text outputs do.
             shifted = {str(port + machine.offset): str(port) for port in BASE_PORTS}
             page.evaluate(SHOW_STUDENT_PORTS, shifted)
-            if o.get("selector"):
-                page.locator(o.get("selector")).screenshot(path=str(target))
-            else:
-                page.screenshot(path=str(target))
+            try:
+                if o.get("selector"):
+                    page.locator(o.get("selector")).screenshot(path=str(target))
+                else:
+                    page.screenshot(path=str(target))
+            except Exception as exc:  # Playwright's errors: a LabError, so the outputs taken so far are kept
+                raise LabError(f"the picture of {page.url} failed: {str(exc).splitlines()[0]}") from None
         finally:
             browser.close()
 

@@ -57,6 +57,8 @@ def digest(summary: dict, folder: Path) -> dict:
                     "outages": r.get("outages"),
                     "targets": r.get("targets"),
                     "invariants": r.get("invariants"),
+                    "order_events": r.get("order_events"),
+                    "drain": r.get("drain"),
                     "served_by_tier": r.get("served_by_tier"),
                     "server_timing_ms": r.get("server_timing_ms"),
                 }
@@ -292,11 +294,14 @@ def drill_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
                    for v in variants}  # fmt: skip
         events = {v: next((e for e in runs[v].get("events") or [] if e["label"] == label), None) for v in variants}
 
-        def cells(make, events=events, impacts=impacts) -> list[str]:
+        said: set[str] = set()  # a skipped event says why once, on its first row
+
+        def cells(make, events=events, impacts=impacts, said=said) -> list[str]:
             out = []
             for v in variants:
                 if events[v] and events[v].get("skipped"):
-                    out.append(word("skipped", lang, why=events[v]["skipped"]))
+                    out.append("—" if v in said else word("skipped", lang, why=events[v]["skipped"]))
+                    said.add(v)
                 elif impacts[v] is None:
                     out.append("—")
                 else:
@@ -346,6 +351,148 @@ def drill_table(name: str, lang: str) -> str:
 
 for _name in DRILLS:
     TABLES[_name] = lambda lang, _name=_name: drill_table(_name, lang)
+
+
+# -- the order events' drills (lab 07) ------------------------------------------------------------------
+
+EVENT_DRILLS = {  # result name -> the command that made it
+    "events-mail-down": "twinshop compare --quick --fault kill:mail@30s,start:mail@50s",
+    "events-broker-down": "twinshop compare --quick --fault kill:broker@25s,start:broker@40s",
+    "events-slow-mail": "twinshop compare --quick --fault slow:mail@20s,fast:mail@45s",
+}
+
+WORDS.update(
+    {
+        "checkouts_down": ("checkouts while the mail server was down", "checkouts con el servidor de correo caído"),
+        "checkout_p95": (
+            "checkout p95: the 20 s before `{event}` → while slow",
+            "p95 del checkout: los 20 s antes de `{event}` → mientras estaba lento",
+        ),
+        "peak_backlog": ("peak backlog (orders not mailed yet)", "atraso máximo (pedidos sin correo aún)"),
+        "drained": ("backlog drained after `{event}`", "atraso vaciado tras `{event}`"),
+        "drained_in": ("{n} s", "{n} s"),
+        "not_drained": ("not before the end", "no antes del final"),
+        "dead_letters": ("dead letters", "mensajes muertos"),
+    }
+)
+
+TARGET_NAMES.update(
+    {
+        "with the mail server down, no checkout fails and the backlog drains within 30 s of its return": (
+            "con el servidor de correo caído, ningún checkout falla y el atraso se vacía en menos de 30 s tras su "
+            "vuelta"
+        ),
+        "a slow mail server slows the checkout down": "un servidor de correo lento frena el checkout",
+    }
+)
+
+# The figures of the order events' targets live in their sentence (loadtests/analysis/events.py `targets`).
+CHECKOUTS_FAILED = re.compile(r"([\d,]+) of ([\d,]+) checkouts failed while the mail server was down")
+CHECKOUT_P95 = re.compile(r"checkout p95 (–|\d+ ms) in the 20 s before (\S+), (–|\d+ ms) while the mail server")
+
+
+def event_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
+    """What lab 07 reads in a drill's report beyond the availability: the checkouts during the fault, the
+    mail backlog (how high, how long to drain) and the dead letters."""
+    variants = ("monolith", "distributed")
+    runs = {v: (run["variants"].get(v) or {}).get("runs", [{}])[0] for v in variants}
+    measured = {v: " ".join(t.get("measured", "") for t in runs[v].get("targets") or []) for v in variants}
+    rows = []
+    found = {v: CHECKOUTS_FAILED.search(measured[v]) for v in variants}
+    if any(found.values()):
+        rows.append((word("checkouts_down", lang), [
+            "—" if m is None else word("failed_of", lang, failed=number(int(m[1].replace(",", "")), lang, 0),
+                                       total=number(int(m[2].replace(",", "")), lang, 0))
+            for m in found.values()]))  # fmt: skip
+    found = {v: CHECKOUT_P95.search(measured[v]) for v in variants}
+    event = next((m[2] for m in found.values() if m), None)
+
+    def ms(text: str) -> str:  # "1836 ms" as this language writes it; "–" (no checkout) as "—"
+        return "—" if text == "–" else number(int(text.split()[0]), lang, 0) + " ms"
+
+    if event:
+        rows.append(
+            (
+                word("checkout_p95", lang, event=event),
+                ["—" if m is None else f"{ms(m[1])} → {ms(m[3])}" for m in found.values()],
+            )
+        )
+    backlogs = {v: ((runs[v].get("order_events") or {}).get("backlog") or {}) for v in variants}
+    rows.append((word("peak_backlog", lang), [number(backlogs[v].get("peak") or 0, lang, 0) if backlogs[v] else "—"
+                                              for v in variants]))  # fmt: skip
+    brokered = {v: (runs[v].get("order_events") or {}).get("has_broker") for v in variants}
+    event = next((b["event"] for b in backlogs.values() if b.get("event")), None)
+    if event:
+        cells = []
+        for v in variants:
+            b = backlogs[v]
+            if not b or not brokered[v]:  # no broker: mailed inside the checkout, nothing to drain
+                cells.append("—")
+            elif b.get("drain_s") is None:
+                cells.append(word("not_drained", lang))
+            else:
+                cells.append(word("drained_in", lang, n=number(b["drain_s"], lang, 0)))
+        rows.append((word("drained", lang, event=event), cells))
+    rows.append((word("dead_letters", lang), [number(backlogs[v].get("dead_letters") or 0, lang, 0)
+                                              if brokered[v] else "—" for v in variants]))  # fmt: skip
+    return rows
+
+
+def event_drill_table(name: str, lang: str) -> str:
+    runs = load(name)
+    if not runs:
+        return word("none", lang)
+    run = runs[-1]
+    rows = drill_rows(run, lang)
+    lines = [f"| | {word('monolith', lang)} | {word('distributed', lang)} |", "|---|---|---|"]
+    rows = rows[:-2] + event_rows(run, lang) + rows[-2:]  # p95 and the invariants stay last
+    lines += [f"| {label} | {cells[0]} | {cells[1]} |" for label, cells in rows]
+    return "\n".join(lines) + "\n\n" + trust_line(run, lang) + "\n"
+
+
+for _name in EVENT_DRILLS:
+    TABLES[_name] = lambda lang, _name=_name: event_drill_table(_name, lang)
+
+
+@table("events-ranges")
+def events_ranges(lang: str) -> str:
+    """Every stored order-events drill: the checkouts that failed during the fault and the distributed backlog
+    (peak, drain), as ranges over the stored runs (the instructor's expected results)."""
+    head = (("drill", "monolith: checkouts failed during the fault", "distributed: checkouts failed",
+             "distributed: peak backlog (orders)", "distributed: drained after the fault (s)", "runs (trustworthy)")
+            if lang == "en" else
+            ("simulacro", "monolito: checkouts fallidos durante la falla", "distribuida: checkouts fallidos",
+             "distribuida: atraso máximo (pedidos)", "distribuida: vaciado tras la falla (s)",
+             "ejecuciones (confiables)"))  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|---|---|---|"]
+    for name, command in EVENT_DRILLS.items():
+        fault = command.removeprefix("twinshop compare --quick --fault ")
+        runs = load(name)
+        if not runs:
+            lines.append(f"| `{fault}` | — | — | — | — | 0 |")
+            continue
+        cells = []
+        for v in ("monolith", "distributed"):
+            failed = []
+            for r in runs:
+                one = (r["variants"].get(v) or {}).get("runs", [{}])[0]
+                text = " ".join(t.get("measured", "") for t in one.get("targets") or [])
+                m = CHECKOUTS_FAILED.search(text)
+                if m:
+                    failed.append(f"{number(int(m[1].replace(',', '')), lang, 0)}/"
+                                  f"{number(int(m[2].replace(',', '')), lang, 0)}")  # fmt: skip
+            cells.append(", ".join(failed) or "—")
+        backlogs = [((((r["variants"].get("distributed") or {}).get("runs", [{}])[0]).get("order_events") or {})
+                     .get("backlog") or {}) for r in runs]  # fmt: skip
+        peak = span([b.get("peak") for b in backlogs], lang, 0)
+        drain = span([b.get("drain_s") for b in backlogs], lang, 0)
+        trusted = sum(1 for r in runs if r.get("trustworthy"))
+        lines.append(f"| `{fault}` | {cells[0]} | {cells[1]} | {peak} | {drain} | {len(runs)} ({trusted}) |")
+    note = ("The checkouts: failed/placed while the mail server was down, one per stored run (— : the drill does "
+            "not stop the mail server)." if lang == "en" else
+            "Los checkouts: fallidos/realizados con el servidor de correo caído, uno por ejecución guardada (—: el "
+            "simulacro no detiene el servidor de correo).")  # fmt: skip
+    return "\n".join(lines) + "\n\n" + note + "\n"
 
 
 @table("drill-ranges")

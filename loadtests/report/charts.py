@@ -392,6 +392,7 @@ def events_charts(comparison: Comparison, w: Words) -> list[Chart]:
     xlabel = w("seconds since the start of the run", "segundos desde el inicio")
     palette = side_colours(comparison)
     charts = []
+    palette = side_colours(comparison)
 
     fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
     for v in comparison.variants:
@@ -399,9 +400,10 @@ def events_charts(comparison: Comparison, w: Words) -> list[Chart]:
             es = run.order_events.series
             _plot(ax, es.backlog_mail, color=palette[v.variant], linewidth=2, alpha=0.9,
                   linestyle=ROUND_STYLES[i % len(ROUND_STYLES)],
-                  label=w(f"{v.variant}: not mailed yet", f"{w.label(v.variant)}: sin correo aún") if i == 0 else None)
+                  label=w(f"{w.label(v.variant)}: not mailed yet", f"{w.label(v.variant)}: sin correo aún") if i == 0
+                  else None)  # fmt: skip
             _plot(ax, es.backlog_sales, color=palette[v.variant], linewidth=1.2, alpha=0.6, linestyle=(0, (1, 2)),
-                  label=w(f"{v.variant}: not counted yet", f"{w.label(v.variant)}: sin contar aún") if i == 0
+                  label=w(f"{w.label(v.variant)}: not counted yet", f"{w.label(v.variant)}: sin contar aún") if i == 0
                   else None)  # fmt: skip
     markers = draw_markers(ax, runs, palette)
     title = w("Orders waiting for their mail (the backlog)", "Pedidos esperando su correo (el atraso)")

@@ -2,16 +2,16 @@
 
 What this covers, in about two minutes:
 
-* every ```console block of labs 01–06 that runs in seconds is **run**, in order, as a student would
+* every ```console block of labs 01–07 that runs in seconds is **run**, in order, as a student would
   (starting from the state `make demo` leaves), on a private state folder and ports, and its output is
   compared with the text: words, status codes, node names, order numbers and line counts exactly;
   pids, clocks, dates and Server-Timing durations loosely; figures the lab gives as ranges, in range;
-* the slow blocks (the comparisons of labs 03–05, the Docker builds of lab 06) are **not run**: each
+* the slow blocks (the comparisons of labs 03–05 and 07, the Docker builds of lab 06) are **not run**: each
   command must pass bash's syntax check, name files that exist, pass the argument parser and — for
   `twinshop compare` — the harness's own plan checks (scenario, rounds, fault targets and times);
   and the output shown must be the one `make docs-figures` recorded from its last real run;
 * the Spanish and English labs hold the same blocks, commands and outputs;
-* the tables generated from stored results (lab 03–05, the instructor guide) are what those results give;
+* the tables generated from stored results (labs 03–05 and 07, the instructor guide) are what those results give;
 * every figure the docs show exists, and every file in docs/img is made by `make docs-figures`.
 """
 
@@ -35,8 +35,9 @@ def test_both_languages_hold_the_same_blocks():
 
 
 def test_every_lab_command_prints_what_the_lab_shows():
-    # 500 above the suite's own engine: no port of one is a port of the other (see BASE_PORTS).
-    report = labs.walk(labs.selected([]), write=False, offset=PORT_OFFSET + 500, log=lambda line: None)
+    # 250 above the suite's own engine: no port of one is a port of the other, nor of a shop at any multiple
+    # of 1000 (see BASE_PORTS and DEFAULT_OFFSET).
+    report = labs.walk(labs.selected([]), write=False, offset=PORT_OFFSET + 250, log=lambda line: None)
     assert not report.failures, "\n\n".join(report.failures)
 
 
@@ -105,9 +106,20 @@ def test_an_ellipsis_stands_for_lines_or_text_and_nothing_else():
     assert compare("200 api-1\n200 api-2", "200 api-2\n503 api-1", "unordered")
 
 
-@pytest.mark.parametrize("typed", ["curl http://127.0.0.1:8001/x", "mariadb -P 3307", "cat .twinshop/secrets.env"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "curl http://127.0.0.1:8001/x",
+        "mariadb -P 3307",
+        "cat .twinshop/secrets.env",
+        "curl http://127.0.0.1:15673/api/queues",
+        "cp .env.example .env",
+        "docker run --env-file .env twinshop-monolith",
+    ],
+)
 def test_the_runner_moves_a_students_addresses_to_its_own_and_back(typed, tmp_path):
     machine = labs.Machine(home=tmp_path / "home", offset=700, tmp=tmp_path)
     moved = machine.command(typed)
     assert moved != typed
     assert machine.output(moved) == typed
+    assert not re.search(r"(?<![\w/.-])\.env(?![\w.])", moved)  # lab 06's secrets: in the private folder, not the clone
