@@ -392,7 +392,6 @@ def events_charts(comparison: Comparison, w: Words) -> list[Chart]:
     xlabel = w("seconds since the start of the run", "segundos desde el inicio")
     palette = side_colours(comparison)
     charts = []
-    palette = side_colours(comparison)
 
     fig, ax = plt.subplots(figsize=(10, 4.6), dpi=150)
     for v in comparison.variants:
