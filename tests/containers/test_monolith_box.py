@@ -19,6 +19,8 @@ pytestmark = pytest.mark.slow
 IMAGE = "twinshop-monolith"
 NAME = f"{PREFIX}-box"
 VOLUME = f"{PREFIX}-box-data"
+NETWORK = f"{PREFIX}-box-net"  # the box and its mail server, as a LAMP server and the mail server beside it
+MAIL = f"{PREFIX}-box-mail"
 URL = f"http://127.0.0.1:{BOX_PORT}"
 STOP_GRACE = 90
 
@@ -27,8 +29,19 @@ def run_box(host: DockerHost, secrets_env: dict[str, str]) -> str:
     """`docker run -d --name ... -p 127.0.0.1:PORT:8000 -v VOLUME:/var/lib/mysql -e ...`; returns the id."""
     environment = [arg for key, value in secrets_env.items() for arg in ("-e", f"{key}={value}")]
     result = host.docker_cmd(
-        "run", "--detach", "--name", NAME, "--publish", f"127.0.0.1:{BOX_PORT}:8000",
-        "--volume", f"{VOLUME}:/var/lib/mysql", *environment, IMAGE,
+        "run", "--detach", "--name", NAME, "--publish", f"127.0.0.1:{BOX_PORT}:8000", "--network", NETWORK,
+        "--volume", f"{VOLUME}:/var/lib/mysql", *environment, "-e", f"SMTP_HOST={MAIL}", "-e", "SMTP_PORT=2525",
+        IMAGE,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def run_mail(host: DockerHost) -> str:
+    """The mail server the box's checkout sends to (compose/monolith.yaml's `mail`): same image, another command."""
+    result = host.docker_cmd(
+        "run", "--detach", "--name", MAIL, "--network", NETWORK, "--entrypoint", "python", "--user", "10001:10001",
+        "-e", "MAIL_SMTP_BIND=0.0.0.0:2525", "-e", "MAIL_HTTP_BIND=0.0.0.0:8025",
+        "-e", "MAIL_STORE=/tmp/twinshop-mail", IMAGE, "-m", "mailsink",
     )  # fmt: skip
     return result.stdout.strip()
 
@@ -40,14 +53,22 @@ def remove(host: DockerHost, container_id: str) -> None:
 @pytest.fixture(scope="module")
 def box(docker_host: DockerHost, images, secrets_env):
     """The box running from a fresh named volume; removed by id, its volume by name, at the end."""
-    for leftover in (NAME,):
+    for leftover in (NAME, MAIL):
         docker_host.docker_cmd("rm", "--force", leftover, check=False)
     docker_host.docker_cmd("volume", "rm", VOLUME, check=False)
+    docker_host.docker_cmd("network", "rm", NETWORK, check=False)
+    network = docker_host.docker_cmd("network", "create", NETWORK).stdout.strip()
+    mail = run_mail(docker_host)
     state = {"id": run_box(docker_host, secrets_env)}
-    assert wait_for_http(f"{URL}/readyz", timeout=90), docker_host.docker_cmd("logs", NAME, check=False).stderr[-3000:]
-    yield state
-    remove(docker_host, state["id"])
-    docker_host.docker_cmd("volume", "rm", VOLUME, check=False)
+    try:
+        logs = docker_host.docker_cmd("logs", NAME, check=False).stderr[-3000:]
+        assert wait_for_http(f"{URL}/readyz", timeout=90), logs
+        yield state
+    finally:
+        remove(docker_host, state["id"])
+        remove(docker_host, mail)
+        docker_host.docker_cmd("volume", "rm", VOLUME, check=False)
+        docker_host.docker_cmd("network", "rm", network, check=False)
 
 
 def test_the_box_answers_readyz_on_the_published_port(box):
