@@ -74,9 +74,13 @@ def test_every_compose_line_of_the_readme_is_accepted_as_written(compose, dotenv
 
 
 def test_the_docker_practice_lines_name_what_exists():
-    build, run = commands("docker build")[0], commands("docker run")[0]
+    build, runs = commands("docker build")[0], commands("docker run")
     assert (ROOT / build[build.index("-f") + 1]).is_file() and build[-1] == "."
-    assert run[-1] == build[build.index("-t") + 1]
+    image = build[build.index("-t") + 1]
+    box = next(run for run in runs if run[run.index("--name") + 1] == "monolith")
+    mail = next(run for run in runs if run[run.index("--name") + 1] == "mail")
+    assert box[-1] == image and mail[-3:] == [image, "-m", "mailsink"]  # the mail server: same image, python -m
+    assert f"SMTP_HOST={mail[mail.index('--name') + 1]}" in box  # the box sends to it, on their network
     header = (ROOT / "monolith" / "Dockerfile").read_text()
     assert " ".join(build) in header  # the same lines as the Dockerfile's own practice notes
 
