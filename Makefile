@@ -20,10 +20,14 @@ demo: install
 # Two halves at once, to stay within CI's 30 minutes: the containers and the labs' commands (mostly
 # waiting on Docker and on the labs' own shops, on their own port offsets) beside everything else.
 # The first half's output is printed when both have ended; either failing fails the run.
+# A shell starts a background job with SIGINT ignored, and Python then never raises KeyboardInterrupt:
+# the tests that press Ctrl-C on twinshop need it back, so that half is started with SIGINT's default.
+export DEFAULT_SIGINT := import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])
 test: install
 	scripts/install-system-packages.sh --test
 	@mkdir -p .pytest-logs
-	$(BIN)/pytest -p no:cacheprovider tests/containers tests/docs > .pytest-logs/containers-and-labs.log 2>&1 & \
+	$(BIN)/python -c "$$DEFAULT_SIGINT" $(BIN)/pytest -p no:cacheprovider tests/containers tests/docs \
+		> .pytest-logs/containers-and-labs.log 2>&1 & \
 	first=$$!; \
 	$(BIN)/pytest --ignore=tests/containers --ignore=tests/docs; rest=$$?; \
 	wait $$first; containers=$$?; \
