@@ -5,6 +5,7 @@ The commands of the header of monolith/Dockerfile, run for real on the built ima
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -102,6 +103,10 @@ def test_orders_survive_a_clean_stop_and_a_new_container_on_the_same_volume(dock
         f"{URL}/api/orders", json={"email": "ana@example.com", "items": [{"product_id": 7, "quantity": 2}]}, timeout=10
     )
     assert placed.status_code == 201, placed.text
+    # Its confirmation went to the mail server beside the box (asked from inside it: its page is not published).
+    read = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8025/api/messages').read().decode())"
+    mailbox = docker_host.docker_cmd("exec", MAIL, "python", "-c", read).stdout
+    assert any(m["order"] == placed.json()["id"] for m in json.loads(mailbox)["items"]), mailbox
 
     started = time.monotonic()
     docker_host.docker_cmd("stop", "--time", str(STOP_GRACE), box["id"], timeout=STOP_GRACE + 30)
