@@ -229,7 +229,9 @@ def headline(comparison: Comparison, w: Words) -> Chart:
             ax.errorbar(i, s.median, yerr=[[s.median - s.low], [s.high - s.median]], color="#222222", capsize=8,
                         linewidth=1.6)  # fmt: skip
             ax.scatter([i] * len(s.values), s.values, color="#222222", s=14, zorder=3)
-        ax.set_xticks(range(len(comparison.variants)), [w.label(v.variant) for v in comparison.variants])
+        # "monolith (compose)" on two lines: two long names side by side would run into each other.
+        names = [w.label(v.variant).replace(" (", "\n(") for v in comparison.variants]
+        ax.set_xticks(range(len(comparison.variants)), names)
         d = differences.get(metric)
         verdict = "" if d is None else (w("clear difference", "diferencia clara") if d.clear else
                                         w("no clear difference", "sin diferencia clara"))  # fmt: skip

@@ -54,8 +54,10 @@ def headline_rows(c: Comparison, w: Words) -> tuple[list[str], list[list[str]], 
                w("failed requests", "peticiones fallidas")]  # fmt: skip
     rows, classes = [], []
     for v in c.variants:
+        # The range on a line of its own (the table's cells keep line breaks): nine columns fit a projector.
         rows.append([w.label(v.variant), str(v.rounds),
-                     *(w.spread(v.spread(m), HEADLINE_UNITS[m][0], HEADLINE_UNITS[m][1]) for m in metrics),
+                     *(w.spread(v.spread(m), HEADLINE_UNITS[m][0], HEADLINE_UNITS[m][1]).replace(" (", "\n(", 1)
+                       for m in metrics),
                      w.int(v.failures)])  # fmt: skip
         classes.append("")
     d = c.differences()
@@ -69,7 +71,7 @@ def headline_rows(c: Comparison, w: Words) -> tuple[list[str], list[list[str]], 
             unit, digits = HEADLINE_UNITS[metric]
             word = w("clear", "clara") if diff.clear else w("not clear", "no clara")
             suffix = {"ms": " ms", "%": " pt"}.get(unit, "")
-            return f"{w.signed(diff.absolute, digits, suffix)} ({word})"
+            return f"{w.signed(diff.absolute, digits, suffix)}\n({word})"
 
         rows.append([f"{w.label(other)} − {w.label(base)}", "", *(cell(m) for m in metrics), ""])
         classes.append("diff")
