@@ -166,7 +166,10 @@ class Options:
         for token in tokens:
             key, _, value = token.partition("=")
             if key == "vary":
-                options.vary.append(Vary.parse(value))
+                try:
+                    options.vary.append(Vary.parse(value))
+                except re.error as exc:
+                    raise LabError(f"{where}: vary={value!r} is not a regular expression Python reads: {exc}") from None
             elif key in KNOWN_WORDS:
                 options.words[key] = value
             else:

@@ -98,6 +98,13 @@ def test_a_stated_range_holds_in_the_text_and_in_reality():
     assert compare("up (ready in 99.0s)", "up (ready in 4.1s)", rule)  # the text outside its own range
 
 
+def test_a_lab_comment_with_a_bad_rule_is_a_clear_error_naming_its_place():
+    with pytest.raises(labs.LabError, match=r"lab\.md:7: vary='\(\?<=\^\[a-z\]\+ \)x' is not a regular expression"):
+        labs.Options.parse('vary="(?<=^[a-z]+ )x"', "lab.md:7")  # a look-behind of no fixed width
+    with pytest.raises(labs.LabError, match="lab.md:7: unknown word 'slowly'"):
+        labs.Options.parse("slowly", "lab.md:7")
+
+
 def test_an_ellipsis_stands_for_lines_or_text_and_nothing_else():
     assert compare("report: …/index.html\n…", "report: /x/y/index.html\ntwinshop: Not trustworthy") is None
     assert compare("start\n…\ndone", "start\na\nb\ndone") is None
