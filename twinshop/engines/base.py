@@ -164,3 +164,12 @@ class EngineBasics:
     def topology(self, variant: str, options: VariantOptions | None = None) -> Topology:
         options = options or self.home.options(variant) or VariantOptions(check_variant(variant))
         return build(options, ports=self.ports, secrets=self.secrets())
+
+    def refuse_other_options(self, options: VariantOptions) -> None:
+        """``up`` on a running variant: only as it runs (other options mean a restart the user asks for)."""
+        variant = options.variant
+        current = self.home.options(variant) or VariantOptions(variant)
+        if options != current:
+            flag = "" if self.name == "local" else f" --engine {self.name}"
+            raise EngineError(f"the {variant} variant is already running with {current.flags()}; run "
+                              f"`twinshop down {variant}{flag}`, then `{options.command()}{flag}`")  # fmt: skip

@@ -593,12 +593,7 @@ class ComposeEngine(EngineBasics):
         if options.caps.variant and (problem := self.cpu_cap_problem()):
             raise EngineError(f"cannot cap CPU on this machine: {problem}; start without --cpus")
         if self.running(variant):
-            current = self.home.options(variant) or VariantOptions(variant)
-            if options != current:
-                raise EngineError(
-                    f"the {variant} variant is already running with {current.flags()}; run "
-                    f"`twinshop down {variant} --engine compose`, then `{options.command()} --engine compose`"
-                )
+            self.refuse_other_options(options)
             # Starts any stopped container; recreates none (not even for an image built since).
             self.compose_up(options, deadline=started + timeout, recreate=False)
             self.wait_ready(variant, deadline=started + timeout)

@@ -255,12 +255,7 @@ class LocalEngine(EngineBasics):
         sup = self.supervisor(variant)
         already = sup.running()
         if already:
-            current = self.home.options(variant) or VariantOptions(variant)
-            if options != current:
-                raise EngineError(
-                    f"the {variant} variant is already running with {current.flags()}; "
-                    f"run `twinshop down {variant}`, then `{options.command()}`"
-                )
+            self.refuse_other_options(options)
             self._start_all(variant)
         else:
             try:

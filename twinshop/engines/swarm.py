@@ -122,12 +122,7 @@ class SwarmEngine(EngineBasics):
         self.require_cluster()
         url = self.entry_url(variant) + "/readyz"
         if self.running(variant):
-            current = self.home.options(variant) or VariantOptions(variant)
-            if options != current:
-                raise EngineError(
-                    f"the {variant} variant is already running with {current.flags()}; run "
-                    f"`twinshop down {variant} --engine swarm`, then `{options.command()} --engine swarm`"
-                )
+            self.refuse_other_options(options)
             if self.cluster.make_whole():  # after a drill: nodes started again, partitions healed
                 self.cluster.wait_nodes_ready(deadline=started + timeout)
             self.cluster.deploy(options)  # the same stack again: services back to their replicas
