@@ -807,13 +807,7 @@ class Walk:
         o = d.options
         if self.write and "after" in o and o.get("after").partition(":")[0] not in self.machine.background:
             return  # timed against a slow background run that was skipped (--skip-slow): so is this picture
-        self.paced(o)
-        if "join" in o:
-            self.stopped(o.get("join"), wait=True)
-        if o.get("state") == "demo":
-            demo_state(self.machine)
-        if "stop" in o:
-            self.stopped(o.get("stop"))
+        self.prepare(o)
         if "shot" in o:
             target = ROOT / o.get("file")
             if self.write or "always" in o:  # clicks that change what comes next (an order): made in both modes
@@ -823,6 +817,17 @@ class Walk:
                 self.missing.append(f"{d.where}: the figure {o.get('file')} does not exist (run `make docs-figures`)")
         if "wait" in o:
             time.sleep(float(o.get("wait")))
+
+    def prepare(self, o: Options) -> None:
+        """What a comment or a block asks for before its own step: its pace, a background block ended or
+        stopped, the state ``make demo`` leaves."""
+        self.paced(o)
+        if "join" in o:
+            self.stopped(o.get("join"), wait=True)
+        if o.get("state") == "demo":
+            demo_state(self.machine)
+        if "stop" in o:
+            self.stopped(o.get("stop"))
 
     def paced(self, o: Options) -> None:
         """In ``write``: ``after=NAME:REGEX`` waits until the background block NAME printed REGEX, then
@@ -839,13 +844,7 @@ class Walk:
 
     def block(self, b: Block) -> None:
         o = b.options
-        self.paced(o)
-        if "join" in o:
-            self.stopped(o.get("join"), wait=True)
-        if o.get("state") == "demo":
-            demo_state(self.machine)
-        if "stop" in o:
-            self.stopped(o.get("stop"))
+        self.prepare(o)
         if "skip" in o:  # typed by hand, or an exercise too long to run: check what can be checked
             if not self.write:
                 for c in b.commands:

@@ -32,6 +32,7 @@ import psutil
 
 from twinshop import topology as t
 from twinshop.engines.base import EngineError
+from twinshop.engines.compose import Docker, endpoint, last_line, run_command
 from twinshop.options import VariantOptions
 from twinshop.state import PROJECT_ROOT, Home, StateError, port_offset
 
@@ -71,30 +72,12 @@ PARTITION_COMMENT = "twinshop-partition"
 REPLICATED = ("api", "web", "mailer")  # services of N tasks, named by slot: api-2, mailer-1
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
-
-
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def run(command: Sequence[str], *, timeout: float = 120, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """A command, its output captured; with ``check``, an EngineError of its last line of error."""
-    try:
-        result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, **kwargs)
-    except subprocess.TimeoutExpired:
-        raise EngineError(f"`{' '.join(command[:5])} ...` did not finish within {timeout:.0f} s") from None
-    if check and result.returncode != 0:
-        raise EngineError(_last_line(result.stderr or result.stdout))
-    return result
-
-
 def find_docker() -> str:
     """The docker command, its daemon answering, or an EngineError naming the fix."""
-    from twinshop.engines.compose import Docker, endpoint
-
     docker = shutil.which("docker")
     if not docker:
         raise EngineError("no `docker` command here: install Docker (Debian, Ubuntu: `sudo apt-get install docker.io`)")
@@ -203,7 +186,7 @@ class Cluster:
 
     def host(self, *args: str, timeout: float = 120, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
         """A docker command on the host's engine."""
-        return run([self.docker, *args], timeout=timeout, check=check, **kwargs)
+        return run_command([self.docker, *args], timeout=timeout, check=check, **kwargs)
 
     @property
     def state_path(self) -> Path:
@@ -251,7 +234,7 @@ class Cluster:
         """Any command inside a node container."""
         container = node.container if isinstance(node, Node) else node
         interactive = ["-i"] if stdin is not None else []
-        return run([self.docker, "exec", *interactive, container, *command], timeout=timeout, check=check,
+        return run_command([self.docker, "exec", *interactive, container, *command], timeout=timeout, check=check,
                    input=stdin)  # fmt: skip
 
     def swarm(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -285,7 +268,8 @@ class Cluster:
         if memory_mb < NODE_MEMORY_MINIMUM:  # before asking Docker anything
             raise EngineError(room_problem(nodes, memory_mb, available_mb=0, free_disk_mb=0))
         docker = self.docker
-        root = run([docker, "info", "--format", "{{.DockerRootDir}}"], timeout=30).stdout.strip() or "/var/lib/docker"
+        root = run_command([docker, "info", "--format", "{{.DockerRootDir}}"], timeout=30).stdout.strip()
+        root = root or "/var/lib/docker"
         try:
             free_disk = shutil.disk_usage(root).free / 2**20
         except OSError:  # the daemon's folder is not ours to see (a remote daemon): trust it
@@ -368,7 +352,7 @@ class Cluster:
                                check=False)  # fmt: skip
             if result.returncode == 0:
                 return subnet
-            last = _last_line(result.stderr)
+            last = last_line(result.stderr)
             if "overlap" not in last.lower():
                 break
         raise EngineError(f"could not create the cluster's network {self.name}: {last}")
@@ -404,7 +388,7 @@ class Cluster:
             while self.on(node, "info", "--format", "{{.ServerVersion}}", check=False, timeout=30).returncode != 0:
                 if time.monotonic() > deadline:
                     logs = self.host("logs", "--tail", "3", node.container, check=False)
-                    raise EngineError(f"the engine of {node.name} did not start: {_last_line(logs.stderr)}")
+                    raise EngineError(f"the engine of {node.name} did not start: {last_line(logs.stderr)}")
                 time.sleep(0.3)
 
     def form_swarm(self, nodes: Sequence[Node]) -> None:
@@ -418,7 +402,7 @@ class Cluster:
                              f"{manager.address}:2377", check=False, timeout=90)  # fmt: skip
             if result.returncode != 0:
                 raise EngineError(f"{node.name} could not join the Swarm at {manager.address}:2377 "
-                                  f"({_last_line(result.stderr)}): check that TCP 2377 and 7946 and UDP 7946 and "
+                                  f"({last_line(result.stderr)}): check that TCP 2377 and 7946 and UDP 7946 and "
                                   "4789 pass between the nodes")  # fmt: skip
 
         if len(nodes) > 1:
@@ -443,9 +427,9 @@ class Cluster:
                 save.stdout.close()
                 saved = save.wait(timeout=60)
             if saved != 0:
-                raise EngineError(f"`docker save {' '.join(images)}` failed: {_last_line(save.stderr.read().decode())}")
+                raise EngineError(f"`docker save {' '.join(images)}` failed: {last_line(save.stderr.read().decode())}")
             if result.returncode != 0:
-                raise EngineError(f"loading images into {node.name} failed: {_last_line(result.stderr)}")
+                raise EngineError(f"loading images into {node.name} failed: {last_line(result.stderr)}")
 
         with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
             for future in [pool.submit(load, node, images) for node, images in wanted.items()]:

@@ -253,6 +253,35 @@ def headline(comparison: Comparison, w: Words) -> Chart:
 # -- who served the traffic -------------------------------------------------------------------------
 
 
+def stacked_panels(run: RunAnalysis, panels: list[tuple[str, list[str], list, list[str]]], w: Words,
+                   palette: dict[str, str]) -> tuple[plt.Figure, list[dict]]:  # fmt: skip
+    """The served-by charts' figure: one panel of stacked areas per (title, labels, series, colours) — the
+    successful requests per second each part served — and a last panel with the failed requests (an error
+    answer; no answer at all), on the run's seconds with its event markers."""
+    nodes = run.nodes or drills.NodeSeries(seconds=0)
+    failed = (w("failed requests", "peticiones fallidas"),
+              [w("error answer", "respuesta de error"), w("no answer", "sin respuesta")],
+              [nodes.errors, nodes.failed], [NODE_COLOURS[drills.ERROR], NODE_COLOURS[drills.FAILED]])  # fmt: skip
+    panels = [*panels, failed]
+    xs = [t + 0.5 for t in range(nodes.seconds)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.2 + 2.3 * len(panels)), dpi=150, sharex=True,
+                             squeeze=False)  # fmt: skip
+    markers: list[dict] = []
+    for row, (title, labels, values, colours) in enumerate(panels):
+        ax = axes[row][0]
+        if xs and values:
+            ax.stackplot(xs, values, labels=labels, colors=colours, alpha=0.9, linewidth=0)
+        style(ax, title=title, xlabel="", ylabel=w("requests/s", "peticiones/s"), title_size=12)
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+        ax.set_xlim(0, max(1, nodes.seconds))
+        markers += draw_markers(ax, [run], palette, labels=row == 0)
+        if labels:
+            ax.legend(fontsize=9, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        use_decimal_comma(ax, w)
+    axes[-1][0].set_xlabel(w("seconds since the start of the run", "segundos desde el inicio"), fontsize=12)
+    return fig, markers
+
+
 def served_by(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Chart:
     """Stacked areas, one panel per tier: the successful requests each node served every second (from
     X-Served-By), and a last panel with the failed requests (error answers; no answer at all)."""
@@ -261,31 +290,11 @@ def served_by(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Chart:
     order = ("monolith", "web", "api")
     panels = [(tier, tiers[tier]) for tier in order if tier in tiers]
     panels += [(tier, names) for tier, names in tiers.items() if tier not in order]
-    panels.append(("failed", []))
     titles = {"monolith": w("the box (monolith)", "la caja (monolito)"), "web": w("web tier", "capa web"),
-              "api": w("API tier", "capa API"), "lb": w("HAProxy itself", "el propio HAProxy"),
-              "failed": w("failed requests", "peticiones fallidas")}  # fmt: skip
-    xs = [t + 0.5 for t in range(nodes.seconds)]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.2 + 2.3 * len(panels)), dpi=150, sharex=True,
-                             squeeze=False)  # fmt: skip
-    markers: list[dict] = []
-    for row, (tier, names) in enumerate(panels):
-        ax = axes[row][0]
-        values, labels, colours = [nodes.nodes[n] for n in names], list(names), [node_colour(n) for n in names]
-        if tier == "failed":
-            values = [nodes.errors, nodes.failed]
-            labels = [w("error answer", "respuesta de error"), w("no answer", "sin respuesta")]
-            colours = [NODE_COLOURS[drills.ERROR], NODE_COLOURS[drills.FAILED]]
-        if xs and values:
-            ax.stackplot(xs, values, labels=labels, colors=colours, alpha=0.9, linewidth=0)
-        style(ax, title=titles.get(tier, tier), xlabel="", ylabel=w("requests/s", "peticiones/s"), title_size=12)
-        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
-        ax.set_xlim(0, max(1, nodes.seconds))
-        markers += draw_markers(ax, [run], palette, labels=row == 0)
-        if labels:
-            ax.legend(fontsize=9, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        use_decimal_comma(ax, w)
-    axes[-1][0].set_xlabel(w("seconds since the start of the run", "segundos desde el inicio"), fontsize=12)
+              "api": w("API tier", "capa API"), "lb": w("HAProxy itself", "el propio HAProxy")}  # fmt: skip
+    panels = [(titles.get(tier, tier), list(names), [nodes.nodes[n] for n in names], [node_colour(n) for n in names])
+              for tier, names in panels]  # fmt: skip
+    fig, markers = stacked_panels(run, panels, w, palette)
     title = w(f"Who served the traffic — {w.label(run.label)}, round {run.round}",
               f"Quién atendió el tráfico — {w.label(run.label)}, ronda {run.round}")  # fmt: skip
     fig.suptitle(title, fontsize=16, x=0.01, ha="left")
@@ -322,34 +331,15 @@ def served_by_machine(run: RunAnalysis, w: Words, palette: dict[str, str]) -> Ch
     order = ("web", "api")
     panels = [(tier, machines[tier]) for tier in order if tier in machines]
     panels += [(tier, m) for tier, m in machines.items() if tier not in order]
-    panels.append(("failed", {}))
     every = sorted({m for _tier, found in panels for m in found}, key=stats.node_sort_key)
     # node-N always gets the N-th colour, whichever nodes served in this run.
     colour_of = {m: MACHINE_COLOURS[(int(n) - 1 if (n := m.rsplit("-", 1)[-1]).isdigit() else i) % len(MACHINE_COLOURS)]
                  for i, m in enumerate(every)}  # fmt: skip
-    titles = {"web": w("web tier, by machine", "capa web, por máquina"), "api": w("API tier, by machine",
-              "capa API, por máquina"), "failed": w("failed requests", "peticiones fallidas")}  # fmt: skip
-    xs = [t + 0.5 for t in range(nodes.seconds)]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.2 + 2.3 * len(panels)), dpi=150, sharex=True,
-                             squeeze=False)  # fmt: skip
-    markers: list[dict] = []
-    for row, (tier, found) in enumerate(panels):
-        ax = axes[row][0]
-        values, labels, colours = list(found.values()), list(found), [colour_of[m] for m in found]
-        if tier == "failed":
-            values = [nodes.errors, nodes.failed]
-            labels = [w("error answer", "respuesta de error"), w("no answer", "sin respuesta")]
-            colours = [NODE_COLOURS[drills.ERROR], NODE_COLOURS[drills.FAILED]]
-        if xs and values:
-            ax.stackplot(xs, values, labels=labels, colors=colours, alpha=0.9, linewidth=0)
-        style(ax, title=titles.get(tier, tier), xlabel="", ylabel=w("requests/s", "peticiones/s"), title_size=12)
-        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
-        ax.set_xlim(0, max(1, nodes.seconds))
-        markers += draw_markers(ax, [run], palette, labels=row == 0)
-        if labels:
-            ax.legend(fontsize=9, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        use_decimal_comma(ax, w)
-    axes[-1][0].set_xlabel(w("seconds since the start of the run", "segundos desde el inicio"), fontsize=12)
+    titles = {"web": w("web tier, by machine", "capa web, por máquina"),
+              "api": w("API tier, by machine", "capa API, por máquina")}  # fmt: skip
+    panels = [(titles.get(tier, tier), list(found), list(found.values()), [colour_of[m] for m in found])
+              for tier, found in panels]  # fmt: skip
+    fig, markers = stacked_panels(run, panels, w, palette)
     title = w(f"Which machine served the traffic — {w.label(run.label)}, round {run.round}",
               f"Qué máquina atendió el tráfico — {w.label(run.label)}, ronda {run.round}")  # fmt: skip
     fig.suptitle(title, fontsize=16, x=0.01, ha="left")

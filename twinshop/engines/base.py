@@ -1,7 +1,8 @@
 """The engine interface: one small set of verbs to run a variant's topology, whatever runs it.
 
 The CLI and the comparison harness speak only to this interface, so a comparison can put any
-two deployments side by side. Engines implement it structurally (no base class to inherit):
+two deployments side by side. Engines implement it structurally, and share the few verbs that every
+one of them computes the same way (:class:`EngineBasics`):
 :class:`twinshop.engines.local.LocalEngine` runs processes under supervisord,
 :class:`twinshop.engines.compose.ComposeEngine` containers with Docker Compose,
 :class:`twinshop.engines.swarm.SwarmEngine` stacks on a Docker Swarm (which adds the node faults:
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from twinshop.events import BrokerAdmin, Mailbox
-from twinshop.options import VariantOptions
-from twinshop.topology import Ports, Topology
+from twinshop.options import VariantOptions, check_variant
+from twinshop.topology import Ports, Topology, build
 
 
 class EngineError(RuntimeError):
@@ -141,3 +142,34 @@ class Engine(Protocol):
 
     def facts(self) -> dict[str, str]:
         """What the report states about the engine (name, versions, image ids)."""
+
+
+class EngineBasics:
+    """The verbs every engine answers the same way, from its ports and its state folder (``home``: the
+    options each variant was started with) and the installation's secrets (``secrets()``)."""
+
+    ports: Ports
+
+    def entry_url(self, variant: str) -> str:
+        return self.ports.url(self.ports.entry(variant))
+
+    def stats_url(self) -> str:
+        return self.ports.url(self.ports.stats) + "/stats"
+
+    def options(self, variant: str) -> VariantOptions | None:
+        if not self.running(variant):
+            return None
+        return self.home.options(variant) or VariantOptions(variant)
+
+    def topology(self, variant: str, options: VariantOptions | None = None) -> Topology:
+        options = options or self.home.options(variant) or VariantOptions(check_variant(variant))
+        return build(options, ports=self.ports, secrets=self.secrets())
+
+    def refuse_other_options(self, options: VariantOptions) -> None:
+        """``up`` on a running variant: only as it runs (other options mean a restart the user asks for)."""
+        variant = options.variant
+        current = self.home.options(variant) or VariantOptions(variant)
+        if options != current:
+            flag = "" if self.name == "local" else f" --engine {self.name}"
+            raise EngineError(f"the {variant} variant is already running with {current.flags()}; run "
+                              f"`twinshop down {variant}{flag}`, then `{options.command()}{flag}`")  # fmt: skip

@@ -45,7 +45,7 @@ import psutil
 
 from twinshop import cpucap
 from twinshop import topology as t
-from twinshop.engines.base import CpuReading, EngineError, ServiceStatus, UpResult
+from twinshop.engines.base import CpuReading, EngineBasics, EngineError, ServiceStatus, UpResult
 from twinshop.engines.container_repository import ContainerRepository
 from twinshop.engines.local import ProcessTree, health, http_status, port_in_use
 from twinshop.engines.order_events import OrderEvents
@@ -70,7 +70,7 @@ STATES = {"running": "RUNNING", "restarting": "BACKOFF", "paused": "PAUSED", "re
 LABEL = "com.docker.compose."
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
 
@@ -80,7 +80,7 @@ def build_failure(output: str) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in output:
         return ("pip inside the image does not trust this network's TLS proxy: set EXTRA_CA_CERTS to the proxy's "
                 "CA certificate (PEM text, e.g. EXTRA_CA_CERTS=\"$(cat proxy-ca.pem)\") and build again")
-    return _last_line(output)
+    return last_line(output)
 
 
 def _version(text: str) -> tuple[int, ...] | None:
@@ -146,7 +146,7 @@ class Docker:
                 f"the Docker daemon is not running (nothing answers at {where}): `sudo systemctl start docker` "
                 "(without systemd: `sudo dockerd &`)"
             )
-        return f"docker cannot reach its daemon: {_last_line(stderr)}"
+        return f"docker cannot reach its daemon: {last_line(stderr)}"
 
     @staticmethod
     def find_compose(docker: str) -> tuple[tuple[str, ...], str]:
@@ -184,7 +184,7 @@ class Docker:
 
     def run(self, *args: str, timeout: float = 120, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
         """A docker command; with ``check``, an EngineError carrying its last line of error when it fails."""
-        return _run([self.docker, *args], timeout=timeout, check=check, **kwargs)
+        return run_command([self.docker, *args], timeout=timeout, check=check, **kwargs)
 
 
 def endpoint(docker: str) -> str:
@@ -194,13 +194,16 @@ def endpoint(docker: str) -> str:
     return result.stdout.strip() or "unix:///var/run/docker.sock"
 
 
-def _run(command: Sequence[str], *, timeout: float, check: bool, **kwargs) -> subprocess.CompletedProcess:
+def run_command(command: Sequence[str], *, timeout: float = 120, check: bool = True,
+                **kwargs) -> subprocess.CompletedProcess:  # fmt: skip
+    """A command (docker, docker compose), its output captured; with ``check``, an EngineError of its last
+    line of error."""
     try:
         result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired:
-        raise EngineError(f"`{' '.join(command[:4])} ...` did not finish within {timeout:.0f} s") from None
+        raise EngineError(f"`{' '.join(command[:5])} ...` did not finish within {timeout:.0f} s") from None
     if check and result.returncode != 0:
-        raise EngineError(_last_line(result.stderr or result.stdout))
+        raise EngineError(last_line(result.stderr or result.stdout))
     return result
 
 
@@ -365,7 +368,7 @@ class Container:
         return None
 
 
-class ComposeEngine:
+class ComposeEngine(EngineBasics):
     """Start, stop, inspect and reset the variants as Docker Compose projects."""
 
     name = "compose"
@@ -429,7 +432,7 @@ class ComposeEngine:
             files += ["-f", str(self.override_path(variant))]
         profiles = ["--profile", STANDBY_PROFILE] if variant == "distributed" and standby else []
         command = [*self.docker.compose, *files, "-p", self.project(variant), *profiles, *args]
-        return _run(command, timeout=timeout, check=check, cwd=PROJECT_ROOT, env=self.environment())
+        return run_command(command, timeout=timeout, check=check, cwd=PROJECT_ROOT, env=self.environment())
 
     def possible_services(self, variant: str) -> dict[str, t.Service]:
         """Name -> service, for every service the variant can run (every replica slot, the standby)."""
@@ -458,21 +461,6 @@ class ComposeEngine:
 
     def running(self, variant: str) -> bool:
         return bool(self.containers(variant))
-
-    def options(self, variant: str) -> VariantOptions | None:
-        if not self.running(variant):
-            return None
-        return self.home.options(variant) or VariantOptions(variant)
-
-    def entry_url(self, variant: str) -> str:
-        return self.ports.url(self.ports.entry(variant))
-
-    def stats_url(self) -> str:
-        return self.ports.url(self.ports.stats) + "/stats"
-
-    def topology(self, variant: str, options: VariantOptions | None = None) -> t.Topology:
-        options = options or self.home.options(variant) or VariantOptions(check_variant(variant))
-        return t.build(options, ports=self.ports, secrets=self.secrets())
 
     def cgroup(self, variant: str) -> str:
         """The parent cgroup of every container of the variant when it runs under a whole-variant cap."""
@@ -605,12 +593,7 @@ class ComposeEngine:
         if options.caps.variant and (problem := self.cpu_cap_problem()):
             raise EngineError(f"cannot cap CPU on this machine: {problem}; start without --cpus")
         if self.running(variant):
-            current = self.home.options(variant) or VariantOptions(variant)
-            if options != current:
-                raise EngineError(
-                    f"the {variant} variant is already running with {current.flags()}; run "
-                    f"`twinshop down {variant} --engine compose`, then `{options.command()} --engine compose`"
-                )
+            self.refuse_other_options(options)
             # Starts any stopped container; recreates none (not even for an image built since).
             self.compose_up(options, deadline=started + timeout, recreate=False)
             self.wait_ready(variant, deadline=started + timeout)
@@ -840,7 +823,7 @@ class ComposeEngine:
         text = result.stdout + result.stderr
         harmless = ("not running", "already started")
         if result.returncode != 0 and not any(h in text for h in harmless):
-            raise EngineError(f"could not {verb} {program} in the monolith box: {_last_line(text)}")
+            raise EngineError(f"could not {verb} {program} in the monolith box: {last_line(text)}")
 
     def crash(self, name: str, *, variant: str | None = None) -> None:
         """SIGKILL one container's main process, as a crash would; Docker's restart policy starts it again.
@@ -1060,4 +1043,3 @@ class ComposeEngine:
             yield repository
         finally:
             repository.close()
-

@@ -32,7 +32,7 @@ from shop.dbadmin import DatabaseNotReady, init_db, reset_db, wait_for_db
 from shop.repository import Repository
 from twinshop import cpucap, mariadb, rabbitmq
 from twinshop import topology as t
-from twinshop.engines.base import CpuReading, EngineError, ServiceStatus, UpResult
+from twinshop.engines.base import CpuReading, EngineBasics, EngineError, ServiceStatus, UpResult
 from twinshop.engines.order_events import OrderEvents
 from twinshop.events import BrokerAdmin, Mailbox
 from twinshop.options import VARIANTS, OptionsError, VariantOptions, check_variant
@@ -127,7 +127,7 @@ class ProcessTree:
         return CpuReading(total, parts)
 
 
-class LocalEngine:
+class LocalEngine(EngineBasics):
     """Start, stop, inspect and reset the variants on this machine."""
 
     name = "local"
@@ -144,9 +144,6 @@ class LocalEngine:
 
     def running(self, variant: str) -> bool:
         return self.supervisor(variant).running()
-
-    def options(self, variant: str) -> VariantOptions | None:
-        return self.home.options(variant) if self.running(variant) else None
 
     def secrets(self):
         try:
@@ -178,18 +175,8 @@ class LocalEngine:
         finally:
             database.close()
 
-    def entry_url(self, variant: str) -> str:
-        return self.ports.url(self.ports.entry(variant))
-
-    def stats_url(self) -> str:
-        return self.ports.url(self.ports.stats) + "/stats"
-
     def logs(self, variant: str) -> Path:
         return self.home.variant_dir(variant) / "logs"
-
-    def topology(self, variant: str, options: VariantOptions | None = None) -> t.Topology:
-        options = options or self.home.options(variant) or VariantOptions(check_variant(variant))
-        return t.build(options, ports=self.ports, secrets=self.secrets())
 
     def facts(self) -> dict[str, str]:
         return {"engine": "local (processes under supervisord)", "platform": platform.platform()}
@@ -268,12 +255,7 @@ class LocalEngine:
         sup = self.supervisor(variant)
         already = sup.running()
         if already:
-            current = self.home.options(variant) or VariantOptions(variant)
-            if options != current:
-                raise EngineError(
-                    f"the {variant} variant is already running with {current.flags()}; "
-                    f"run `twinshop down {variant}`, then `{options.command()}`"
-                )
+            self.refuse_other_options(options)
             self._start_all(variant)
         else:
             try:

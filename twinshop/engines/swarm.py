@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 from twinshop import topology as t
 from twinshop.cluster import REPLICATED, STACKS, Cluster, Node, Task
-from twinshop.engines.base import EngineError, ServiceStatus, UpResult
+from twinshop.engines.base import EngineBasics, EngineError, ServiceStatus, UpResult
 from twinshop.engines.compose import ContainerCpu, ProcessGroup, proxy_pids
 from twinshop.engines.container_repository import ContainerRepository
 from twinshop.engines.order_events import OrderEvents
@@ -50,7 +50,7 @@ class NodeCpu(ContainerCpu):
     """A node's CPU: its container's cgroup (its engine and every task in it)."""
 
 
-class SwarmEngine:
+class SwarmEngine(EngineBasics):
     """Start, stop, inspect and reset the variants as stacks on the Swarm of ``twinshop cluster up``."""
 
     name = "swarm"
@@ -101,21 +101,6 @@ class SwarmEngine:
     def running(self, variant: str) -> bool:
         return self.cluster.deployed(check_variant(variant))
 
-    def options(self, variant: str) -> VariantOptions | None:
-        if not self.running(variant):
-            return None
-        return self.home.options(variant) or VariantOptions(variant)
-
-    def entry_url(self, variant: str) -> str:
-        return self.ports.url(self.ports.entry(variant))
-
-    def stats_url(self) -> str:
-        return self.ports.url(self.ports.stats) + "/stats"
-
-    def topology(self, variant: str, options: VariantOptions | None = None) -> t.Topology:
-        options = options or self.home.options(variant) or VariantOptions(check_variant(variant))
-        return t.build(options, ports=self.ports, secrets=self.secrets())
-
     def cpu_cap_problem(self) -> str | None:
         return "a Swarm limits each task's CPU (--node-cpus), not a whole variant's"
 
@@ -137,12 +122,7 @@ class SwarmEngine:
         self.require_cluster()
         url = self.entry_url(variant) + "/readyz"
         if self.running(variant):
-            current = self.home.options(variant) or VariantOptions(variant)
-            if options != current:
-                raise EngineError(
-                    f"the {variant} variant is already running with {current.flags()}; run "
-                    f"`twinshop down {variant} --engine swarm`, then `{options.command()} --engine swarm`"
-                )
+            self.refuse_other_options(options)
             if self.cluster.make_whole():  # after a drill: nodes started again, partitions healed
                 self.cluster.wait_nodes_ready(deadline=started + timeout)
             self.cluster.deploy(options)  # the same stack again: services back to their replicas
@@ -471,4 +451,3 @@ class SwarmEngine:
             yield repository
         finally:
             repository.close()
-
