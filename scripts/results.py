@@ -225,6 +225,9 @@ DRILLS = {  # result name -> the command that made it
     "drill-db": "twinshop compare --quick --fault kill:db@25s,start:db@35s",
     "drill-crash": "twinshop compare --quick --fault crash:api-2@30s",
     "drill-standby": "twinshop compare --quick --fault kill-all-primaries:api@25s,start-all-primaries:api@40s",
+    # lab 08, on the Swarm of `twinshop cluster up --nodes 3`
+    "swarm-kill-node": "twinshop compare --engine swarm --quick --fault kill-node:node-2@30s",
+    "swarm-partition": "twinshop compare --engine swarm --quick --fault partition:node-3@30s,heal:node-3@50s",
 }
 
 WORDS.update(
@@ -254,6 +257,8 @@ WORDS.update(
         "dist_rps": ("distributed req/s (p95 ms)", "distribuida pet/s (p95 ms)"),
         "ratio": ("distributed / monolith", "distribuida / monolito"),
         "trusted_cell": ("trustworthy?", "¿confiable?"),
+        "moved": ("the node's tasks served again from other nodes after",
+                  "las tareas del nodo volvieron a servir desde otros nodos tras"),
     }
 )
 
@@ -264,6 +269,12 @@ TARGET_NAMES = {  # the drills' targets (loadtests/drills.py), in Spanish
     ),
     "a crashed monolith process is restarted by supervisord (downtime reported)": (
         "supervisord vuelve a arrancar un proceso caído del monolito (se informa el tiempo sin servicio)"
+    ),
+    "killing 1 node costs ≤ 2 % of requests and its tasks serve again from other nodes within 40 s": (
+        "matar 1 nodo cuesta ≤ 2 % de las peticiones y sus tareas vuelven a servir desde otros nodos en 40 s"
+    ),
+    "a partitioned node's tasks serve again from other nodes within 40 s (≤ 2 % of requests lost)": (
+        "las tareas de un nodo aislado vuelven a servir desde otros nodos en 40 s (≤ 2 % de peticiones perdidas)"
     ),
 }
 
@@ -328,6 +339,9 @@ def drill_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
             cells.append("—" if t is None else word("comparison" if t["met"] is None else "met" if t["met"] else
                                                      "not_met", lang))  # fmt: skip
         rows.append((word("target", lang, name=shown), cells))
+        moved = [moved_cell(by_variant.get(v), lang) for v in variants]
+        if any(moved):
+            rows.append((word("moved", lang), [cell or "—" for cell in moved]))
     rows.append((word("p95_run", lang), [number((runs[v].get("whole_run") or {}).get("p95") or 0, lang, 0)
                                          for v in variants]))  # fmt: skip
     inv = []
@@ -337,6 +351,19 @@ def drill_rows(run: dict, lang: str) -> list[tuple[str, list[str]]]:
         inv.append(word("held", lang, orders=orders) if i.get("ok") else word("violated", lang))
     rows.append((word("invariants", lang), inv))
     return rows
+
+
+MOVED = re.compile(r"served again from other nodes after: (.*) \(target")
+
+
+def moved_cell(target: dict | None, lang: str) -> str:
+    """A node drill's target says, task by task, when each served again from another node."""
+    found = MOVED.search((target or {}).get("measured") or "")
+    if not found:
+        return ""
+    if lang == "es":
+        return found.group(1).replace("not again in this run", "no volvió en esta ejecución")
+    return found.group(1)
 
 
 def drill_table(name: str, lang: str) -> str:
@@ -495,6 +522,11 @@ def events_ranges(lang: str) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
+def drill_label(command: str) -> str:
+    """A drill's events, and the engine when it is not the local one: `--engine swarm kill-node:node-2@30s`."""
+    return command.removeprefix("twinshop compare ").replace("--quick --fault ", "")
+
+
 @table("drill-ranges")
 def drill_ranges(lang: str) -> str:
     """Every stored drill: availability over the run and the target's outcome, as ranges over the stored runs."""
@@ -508,7 +540,7 @@ def drill_ranges(lang: str) -> str:
     for name, command in DRILLS.items():
         runs = load(name)
         if not runs:
-            lines.append(f"| `{command.removeprefix('twinshop compare --quick --fault ')}` | — | — | 0 |")
+            lines.append(f"| `{drill_label(command)}` | — | — | 0 |")
             continue
         cells = []
         for v in ("monolith", "distributed"):
@@ -516,7 +548,7 @@ def drill_ranges(lang: str) -> str:
                       for r in runs]  # fmt: skip
             cells.append(span(values, lang, 2, " %"))
         trusted = sum(1 for r in runs if r.get("trustworthy"))
-        lines.append(f"| `{command.removeprefix('twinshop compare --quick --fault ')}` | {cells[0]} | {cells[1]} | "
+        lines.append(f"| `{drill_label(command)}` | {cells[0]} | {cells[1]} | "
                      f"{len(runs)} ({trusted}) |")  # fmt: skip
     return "\n".join(lines) + "\n"
 

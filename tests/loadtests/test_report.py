@@ -72,8 +72,9 @@ def open_in_chromium(index: Path, chromium: str) -> dict:
                 "lang": page.get_attribute("html", "lang"),
                 "headline": page.inner_text("#headline + p + .wide") if page.query_selector("#headline") else "",
                 # How far the headline table runs past its box (a scroll bar on a projected slide): 0 when it fits.
-                "headline_overflow": page.eval_on_selector("#headline + p + .wide", "e => e.scrollWidth - e.clientWidth")
-                if page.query_selector("#headline") else 0,
+                "headline_overflow": page.eval_on_selector("#headline + p + .wide",
+                                                           "e => e.scrollWidth - e.clientWidth")
+                if page.query_selector("#headline") else 0,  # fmt: skip
             }
         finally:
             browser.close()
