@@ -93,6 +93,7 @@ RECORDED = LABS / "recorded.json"  # what the slow blocks printed at the last `w
 # multiple of 1000 (a student's, a colleague's) never shares a port with it - 500 did with one at 6000, whose
 # SMTP port (2525 + 6000) was the runner's mailbox page (8025 + 500).
 DEFAULT_OFFSET = 250
+LAB_NODES = ("node-1", "node-2", "node-3")  # lab 08's Swarm: `twinshop cluster up --nodes 3`
 
 # The base ports of every service (twinshop/topology.py), shifted together by the offset: the databases,
 # the shops, Locust, HAProxy's statistics, the replicas; the order events' mail servers (SMTP, mailbox
@@ -636,9 +637,10 @@ def extra_ca_certs() -> str:
 
 def realign_status(text: str) -> str:
     """`twinshop status` aligned again once its ports read as the student's (the columns were sized for others).
-    Its last column, DETAIL, holds spaces of its own (the broker's queues): it is kept as one cell."""
+    Its last column, DETAIL, holds spaces of its own (the broker's queues): it is kept as one cell; so is a
+    Swarm task's ADDRESS, which names its node (``10.233.2.8:8000 (node-3)``)."""
     lines = text.split("\n")
-    row = re.compile(r"^(\S+) +(monolith|distributed) +(\S+) +(\S+) +(\S+) +(\S+)(?: +(.*))?$")
+    row = re.compile(r"^(\S+) +(monolith|distributed) +(\S+) +(\S+(?: \(node-\d+\))?) +(\S+) +(\S+)(?: +(.*))?$")
     for i, line in enumerate(lines):
         if re.match(r"^NAME +VARIANT +PID +ADDRESS +STATE +HEALTH( +DETAIL)?$", line):
             end = i + 1
@@ -740,11 +742,13 @@ def check_slow(command: Command, machine: Machine, where: str) -> None:
     for token in re.findall(r"(?<![\w/.$-])((?:[\w.-]+/)+(?:[\w.-]+\.(?:py|yaml|yml|md|sh|cfg)|Dockerfile))\b", text):
         if not token.startswith(("/", ".twinshop/")) and not (ROOT / token).exists():
             raise LabError(f"{where}: `{token}` does not exist in the repository")
-    for segment in re.split(r"&&|\|\||;|\n", text):
+    for segment in re.split(r"&&|\|\|?|;|\n", text):
         try:
             words = shlex.split(segment.strip()) if segment.strip() else []
         except ValueError:  # a `;` inside quotes split it (sed -i "s/…/$(python3 -c '…; …')/"): not a twinshop call
             continue
+        # The shell's redirections (`2> /tmp/build.log`) are not the command's arguments.
+        words = words[:next((i for i, w in enumerate(words) if re.match(r"^\d*[<>]", w)), len(words))]
         if words[:1] == ["twinshop"]:
             check_twinshop_arguments(words[1:], machine, where)
 
@@ -757,6 +761,16 @@ def check_twinshop_arguments(args: list[str], machine: Machine, where: str) -> N
     except SystemExit:
         raise LabError(f"{where}: `twinshop {' '.join(args)}` is refused by its argument parser") from None
     if parsed.command != "compare" or parsed.scenario == "scaling":
+        return
+    if getattr(parsed, "engine", None) == "swarm":
+        # The plan needs a running cluster: check the node faults against the lab's (`cluster up --nodes 3`).
+        from loadtests import drills
+
+        try:
+            events = drills.parse(parsed.fault) if parsed.fault else []
+            drills.check_targets([e for e in events if e.action in drills.NODE_ACTIONS], {}, nodes=LAB_NODES)
+        except drills.FaultSpecError as exc:
+            raise LabError(f"{where}: `twinshop {' '.join(args)}` would be refused: {exc}") from None
         return
     from loadtests.harness import compare
     from twinshop.engines.local import LocalEngine

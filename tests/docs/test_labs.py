@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,31 @@ def test_the_runner_moves_a_students_addresses_to_its_own_and_back(typed, tmp_pa
     assert moved != typed
     assert machine.output(moved) == typed
     assert not re.search(r"(?<![\w/.-])\.env(?![\w.])", moved)  # lab 06's secrets: in the private folder, not the clone
+
+
+def test_status_tables_are_aligned_again_and_a_swarm_address_stays_one_cell():
+    printed = "\n".join([
+        "NAME   VARIANT      PID    ADDRESS                     STATE    HEALTH   DETAIL",
+        "api-1  distributed  30277  10.233.2.8:8000 (node-3)    RUNNING  healthy",
+        "api-2  distributed  932    10.233.2.14:8000 (node-2)   RUNNING  healthy",
+    ])  # fmt: skip
+    assert labs.realign_status(printed).split("\n") == [
+        "NAME   VARIANT      PID    ADDRESS                    STATE    HEALTH   DETAIL",
+        "api-1  distributed  30277  10.233.2.8:8000 (node-3)   RUNNING  healthy",
+        "api-2  distributed  932    10.233.2.14:8000 (node-2)  RUNNING  healthy",
+    ]
+
+
+def test_a_slow_command_is_checked_without_its_redirections_and_a_swarm_drill_against_the_labs_cluster(tmp_path):
+    machine = labs.Machine(home=tmp_path / "home", offset=700, tmp=tmp_path)
+    command = labs.Command(text="twinshop build --engine compose 2> /tmp/build.log", line=1, expected=[])
+    labs.check_slow(command, machine, "lab.md:1")  # `2> /tmp/build.log` is the shell's, not an argument
+    good = labs.Command(text="twinshop compare --engine swarm --quick --fault kill-node:node-2@30s", line=2,
+                        expected=[])  # fmt: skip
+    labs.check_slow(good, machine, "lab.md:2")
+    manager = labs.Command(text="twinshop compare --engine swarm --quick --fault kill-node:node-1@30s", line=3,
+                           expected=[])  # fmt: skip
+    with pytest.raises(labs.LabError, match="lab.md:3: .* node-1 is the manager"):
+        labs.check_slow(manager, machine, "lab.md:3")
+    with pytest.raises(labs.LabError, match="lab.md:4: .* there is no node 'node-7'"):
+        labs.check_slow(replace(manager, text=manager.text.replace("node-1", "node-7")), machine, "lab.md:4")
