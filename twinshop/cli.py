@@ -409,10 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from loadtests.harness.compare import ComparisonError, Interrupted
 
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         engine = open_engine(args.engine)
-        return args.func(engine, args) or 0
+        code = args.func(engine, args) or 0
+        sys.stdout.flush()  # here, not at exit: a reader that went away (`| head -1`) is seen below
+        return code
+    except BrokenPipeError:
+        # `twinshop cluster status | head -3`: the reader has what it wanted. Python's own recipe: stdout
+        # pointed at /dev/null, so that the flush at exit does not fail again; the shell's status for it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (EngineError, OptionsError, StateError, ConfigError, ComparisonError) as exc:
         print(f"twinshop: {exc}", file=sys.stderr)
         return EXIT_FAILED

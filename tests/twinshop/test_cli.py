@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -244,3 +245,19 @@ def test_compare_refuses_bad_requests_in_one_line_before_anything_starts(
     message = one_line_error(twinshop(cli_env, *args, *extra, check=False))
     assert expected in message, message
     assert {name: row["pid"] for name, row in status_rows(cli_env).items()} == before  # nothing restarted
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`twinshop status | head -1` as a student types it: the installed command, its stdout a pipe whose
+    reader has already gone. No traceback: the shell's status for a closed pipe (128 + SIGPIPE)."""
+    command = Path(sys.executable).with_name("twinshop")
+    env = {**os.environ, "TWINSHOP_HOME": str(tmp_path / "home")}
+    env.pop("TWINSHOP_ENGINE", None)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run([str(command), "status"], stdout=write, stderr=subprocess.PIPE, env=env, text=True,
+                                timeout=60)  # fmt: skip
+    finally:
+        os.close(write)
+    assert result.stderr == "" and result.returncode == 141, (result.returncode, result.stderr)
