@@ -145,8 +145,12 @@ def backlog(es: EventSeries, events: Sequence[RunEvent]) -> Backlog:
     event = closing[-1] if closing else (happened[-1] if happened else None)
     drained = None
     if event is not None:
-        drained = next((float(t) for t, v in known if t >= math.floor(event.applied_s) and
-                        v <= normal + DRAIN_MARGIN), None)  # fmt: skip
+        # From the event on - or from the peak, when the backlog only grew after it (a node killed: its
+        # mailer's messages wait until Swarm starts it elsewhere): back at the normal level after the peak.
+        since = math.floor(event.applied_s)
+        if peak_t is not None and peak_t > since and peak > normal + DRAIN_MARGIN:
+            since = peak_t
+        drained = next((float(t) for t, v in known if t >= since and v <= normal + DRAIN_MARGIN), None)
     dead = max((v for v in es.queues.get("dead-letters", []) if v is not None), default=0)
     return Backlog(int(peak), None if peak_t is None else float(peak_t), normal, event.label if event else None,
                    event.applied_s if event else None, drained, int(dead))  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from crafted import START, comparison, run
@@ -146,3 +147,14 @@ def test_slow_and_fast_take_only_the_mail_server():
 
     with pytest.raises(FaultSpecError, match="takes the target mail"):
         parse("slow:api-1@1s")
+
+
+def test_a_backlog_that_grows_only_after_the_event_drains_after_its_peak_not_at_the_event():
+    """kill-node at 30 s: the backlog is still normal at 30 s, grows to 20 at 36 s (the dead node's mailer), is
+    back at 45 s. The drain is measured after the peak: 15 s after the event, not "0 s"."""
+    level = [0.0] * 36 + [20.0, 15.0, 12.0, 9.0, 7.0, 5.0, 4.0, 3.0, 2.5, 0.0] + [0.0] * 14
+    series = SimpleNamespace(backlog_mail=level, queues={})
+    kill = SimpleNamespace(happened=True, applied_s=30.0, action="kill-node", label="kill-node:node-2@30s")
+    found = events.backlog(series, [kill])
+    assert (found.peak, found.peak_at_s, found.event) == (20, 36.0, "kill-node:node-2@30s")
+    assert found.drained_at_s == 45.0 and found.drain_s == pytest.approx(15.0)
