@@ -493,7 +493,7 @@ def events_ranges(lang: str) -> str:
              "ejecuciones (confiables)"))  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|---|---|---|"]
     for name, command in EVENT_DRILLS.items():
-        fault = command.removeprefix("twinshop compare --quick --fault ")
+        fault = drill_label(command)
         runs = load(name)
         if not runs:
             lines.append(f"| `{fault}` | — | — | — | — | 0 |")
