@@ -209,11 +209,16 @@ class RunAnalysis:
         return any(not step.met for step in self.steps)
 
 
+# Services of several processes that are not peers sharing connections: RabbitMQ's one Erlang VM does the
+# work, its helpers (epmd, the port programs) idle by design - not the gunicorn imbalance the report explains.
+NOT_WORKERS = ("broker",)
+
+
 def worker_shares(cpu: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """For each service made of several processes: each part's share of their CPU (mean, steady state)."""
+    """For each service made of several worker processes: each part's share of their CPU (mean, steady state)."""
     grouped: dict[str, dict[str, float]] = {}
     for label, values in cpu.items():
-        if "/" in label and not label.startswith(f"{LOCUST}/"):
+        if "/" in label and not label.startswith((f"{LOCUST}/", *(f"{name}/" for name in NOT_WORKERS))):
             service, part = label.split("/", 1)
             grouped.setdefault(service, {})[part] = values["mean"]
     result = {}

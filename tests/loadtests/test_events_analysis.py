@@ -158,3 +158,11 @@ def test_a_backlog_that_grows_only_after_the_event_drains_after_its_peak_not_at_
     found = events.backlog(series, [kill])
     assert (found.peak, found.peak_at_s, found.event) == (20, 36.0, "kill-node:node-2@30s")
     assert found.drained_at_s == 45.0 and found.drain_s == pytest.approx(15.0)
+
+
+def test_the_brokers_processes_are_not_called_imbalanced_workers():
+    from loadtests.analysis.run import worker_shares
+
+    cpu = {"broker/pid 1": {"mean": 90.0}, "broker/pid 2": {"mean": 0.1},
+           "monolith:gunicorn/pid 3": {"mean": 40.0}, "monolith:gunicorn/pid 4": {"mean": 10.0}}  # fmt: skip
+    assert worker_shares(cpu) == {"monolith:gunicorn": {"pid 3": 0.8, "pid 4": 0.2}}
